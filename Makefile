@@ -1,0 +1,47 @@
+# autoprov developer entry points.  `make demo` and `make test` work from a clean clone with
+# ../shared beside it; both create .venv from a Python >= 3.12 found on PATH or through pyenv.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON_MIN ?= 3.12
+GAMMAPY_DATA ?= $(abspath ../shared/data/gammapy-data)
+export GAMMAPY_DATA
+
+PY := $(VENV)/bin/python
+
+.PHONY: test test-one test-fast demo bench bench-smoke venv clean
+
+$(PY): pyproject.toml
+	@interp=$$(bash tools/find-python.sh $(PYTHON_MIN) $(PYTHON_EXACT)) || exit 1; \
+	echo "using $$interp"; \
+	$$interp -m venv $(VENV) && \
+	$(PY) -m pip install -q --upgrade pip && \
+	$(PY) -m pip install -q -e '.[gammapy,test]' && touch $(PY)
+
+venv: $(PY)
+
+# The full suite on Python 3.12 (monitoring and fallback engines), then again on Python 3.11
+# (fallback engines).  REQUIRE_PY311=1 (set by CI) makes a missing 3.11 an error.
+test: $(PY)
+	$(PY) -m pytest -q
+	@if interp=$$(bash tools/find-python.sh 3.11 --exact 2>/dev/null); then \
+		$(MAKE) --no-print-directory VENV=.venv311 PYTHON_MIN=3.11 PYTHON_EXACT=--exact test-one; \
+	elif [ -n "$${REQUIRE_PY311:-}" ]; then echo "error: Python 3.11 not found (pyenv install 3.11)"; exit 1; \
+	else echo "note: no Python 3.11 found; the fallback engines were tested on $$($(PY) -V) only"; fi
+
+test-one: $(PY)
+	$(PY) -m pytest -q
+
+test-fast: $(PY)
+	$(PY) -m pytest -q -m "not slow"
+
+demo: $(PY)
+	bash tools/demo.sh $(PY)
+
+bench: $(PY)
+	$(PY) benchmarks/run.py
+
+bench-smoke: $(PY)
+	$(PY) benchmarks/run.py --smoke
+
+clean:
+	rm -rf $(VENV) .prov build *.egg-info

@@ -1,0 +1,74 @@
+"""One audit hook per process, routing file events to the active capture.
+
+``sys.addaudithook`` hooks can never be removed, so the hook is installed once, on first use, and
+reaches the active recorder through a module global that is ``None`` when nothing is captured.
+CPython raises an audit event for every ``id()`` call and (3.11-3.13) every ``frame.f_code`` read,
+hundreds of thousands in a real analysis, so the hook must stay one frozenset membership test
+for them.
+"""
+
+from __future__ import annotations
+
+import sys
+from threading import get_ident
+from typing import Any, Protocol
+
+FILE_EVENTS = frozenset(
+    {
+        "open",
+        "os.rename",
+        "os.remove",
+        "os.mkdir",
+        "os.listdir",
+        "os.scandir",
+        "shutil.copyfile",
+        "shutil.copytree",
+    }
+)
+
+
+class AuditSink(Protocol):
+    def on_audit(self, event: str, args: tuple) -> None: ...
+
+    def fault(self, component: str, error: BaseException) -> None: ...
+
+
+_sink: AuditSink | None = None
+_installed = False
+_busy: set[int] = set()  # threads inside the sink: its own file reads (hashing) raise events too
+
+
+def _hook(event: str, args: tuple) -> None:
+    # Cost: one frozenset test for the ~99.9 % of events that are not file events.
+    if event not in FILE_EVENTS:
+        return
+    sink = _sink
+    ident = get_ident()
+    if sink is None or ident in _busy:
+        return
+    _busy.add(ident)
+    try:
+        sink.on_audit(event, args)
+    except Exception as error:  # never let capture break the user's open()
+        try:
+            sink.fault("audit", error)
+        except Exception:
+            pass
+    finally:
+        _busy.discard(ident)
+
+
+def activate(sink: AuditSink) -> None:
+    """Route file events to ``sink`` (installing the process hook on first use)."""
+    global _sink, _installed
+    if not _installed:
+        sys.addaudithook(_hook)
+        _installed = True
+    _sink = sink
+
+
+def deactivate(sink: Any = None) -> None:
+    """Stop routing events (the hook stays installed, idle)."""
+    global _sink
+    if sink is None or _sink is sink:
+        _sink = None

@@ -1,0 +1,74 @@
+"""Capture engines: one module per tracing backend, behind one small protocol.
+
+The choice is made once per run and comes with a reason string that is recorded in the run and
+shown by ``--debug``, as coverage.py does for its tracers:
+
+* ``monitoring`` (Python >= 3.12, the default there): ``sys.monitoring`` with a free tool id;
+  unmatched code objects are disabled after their first call, so they cost nothing afterwards.
+* ``settrace`` (the fallback on Python 3.10/3.11): one callback per Python frame, ``None``
+  returned for unmatched frames so they raise no further events.  Measured cheaper than
+  ``setprofile``, which also fires for every C call and return.
+* ``setprofile``: kept for one real case, a debugger or coverage tool already owning
+  ``sys.settrace``; profile and trace functions coexist.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Protocol
+
+from ..errors import UsageError
+from ..recorder import Recorder
+
+ENGINE_NAMES = ("auto", "monitoring", "settrace", "setprofile")
+
+
+class Engine(Protocol):
+    name: str
+
+    def start(self) -> None:
+        """Begin delivering matched calls to the recorder (current and future threads)."""
+
+    def stop(self) -> None:
+        """Stop tracing and release whatever was claimed (tool id, trace functions)."""
+
+
+def _monitoring_tool_free() -> bool:
+    from .monitoring import free_tool_id
+
+    return free_tool_id() is not None
+
+
+def choose_engine(requested: str = "auto") -> tuple[str, str]:
+    """(engine name, reason).  Raises UsageError for an engine this interpreter cannot give."""
+    if requested not in ENGINE_NAMES:
+        raise UsageError(f"unknown engine {requested!r}; choose one of {', '.join(ENGINE_NAMES)}")
+    has_monitoring = sys.version_info >= (3, 12)
+    if requested == "monitoring":
+        if not has_monitoring:
+            raise UsageError(f"engine 'monitoring' needs Python >= 3.12 (this is {sys.version.split()[0]}); use --engine settrace")
+        if not _monitoring_tool_free():
+            raise UsageError("engine 'monitoring': all six sys.monitoring tool ids are in use; use --engine settrace")
+        return "monitoring", "requested with --engine"
+    if requested in ("settrace", "setprofile"):
+        return requested, "requested with --engine"
+    if has_monitoring and _monitoring_tool_free():
+        return "monitoring", f"Python {sys.version_info.major}.{sys.version_info.minor} has sys.monitoring and a free tool id"
+    prefix = "all sys.monitoring tool ids are in use; " if has_monitoring else "no sys.monitoring before Python 3.12; "
+    if sys.gettrace() is not None:
+        return "setprofile", prefix + "sys.settrace is already taken (debugger or coverage), so sys.setprofile"
+    return "settrace", prefix + "sys.settrace is the cheaper fallback (measured against setprofile)"
+
+
+def make_engine(name: str, recorder: Recorder) -> Engine:
+    if name == "monitoring":
+        from .monitoring import MonitoringEngine
+
+        return MonitoringEngine(recorder)
+    if name == "settrace":
+        from .settrace import SettraceEngine
+
+        return SettraceEngine(recorder)
+    from .setprofile import SetprofileEngine
+
+    return SetprofileEngine(recorder)

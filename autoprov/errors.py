@@ -1,0 +1,34 @@
+"""Errors autoprov reports to users, each with a short id documented in docs/errors.md.
+
+Everything raised here is turned into one line on stderr and exit status 2 by ``cmdline``,
+before the user's script starts.
+"""
+
+from __future__ import annotations
+
+
+class AutoprovError(Exception):
+    """Base class: ``code`` is the short id users can look up."""
+
+    code = "AP000"
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} [{self.code}]"
+
+
+class UsageError(AutoprovError):
+    """A bad command line or option (unknown engine, missing script, conflicting options)."""
+
+    code = "AP001"
+
+
+class FilterError(AutoprovError):
+    """A filter file that cannot be read or does not validate."""
+
+    code = "AP002"
+
+
+class StoreError(AutoprovError):
+    """The provenance store cannot be used (not a directory, not writable, unknown run)."""
+
+    code = "AP003"

@@ -1,0 +1,50 @@
+"""The event vocabulary: what capture appends to the buffer and the log stores, one tuple each.
+
+Events are plain tuples whose first item names the kind.  They are cheap to make on the hot path
+(no formatting, no I/O), and the log writes each as one JSON array per line in
+``.prov/<run-id>/events.jsonl``.  Exporters read them back with :func:`autoprov.eventlog.read_events`.
+Times are integer nanoseconds since the Unix epoch (``time.time_ns()``).  Activity and object ids
+are small integers unique within the run; the exporter turns them into qualified PROV ids.
+
+=========  ===================================================================================
+kind       fields after the kind
+=========  ===================================================================================
+RUN        run_id, t, info (dict: argv, cwd, pid, script, module, engine, engine_reason,
+           filters, hash_algorithm, autoprov_version, python)
+ACT        act, parent (act id or None for the run), name, rule_id, t, thread (name), params
+           (dict name -> rendered value)
+END        act, t, status ("completed" | "failed"), error (None or "ExcType: message")
+USE        act, role, obj, t                  an activity used a Python-object entity
+GEN        act, role, obj, t                  an activity generated a Python-object entity
+OBJ        obj, description (dict: type, repr, name, shape, dtype, length, path, ...)
+MEMBER     collection obj, member obj         hadMember
+FILEARG    act, role, path, direction ("used" | "generated")  a filename argument of an activity
+FILE       act or None, op, path, t, extra    op: "read" | "write" | "update" | "remove" | "rename" |
+                                              "copy" | "mkdir" | "listdir"; extra: destination path
+                                              (rename, copy) or None.  Paths are absolute.
+DIGEST     path, version, algorithm, hexdigest, size, mtime_ns
+                                              version 0 is the file as found before the run; each
+                                              open for writing starts a new version
+ERROR      component, message                 capture degraded (never the user's error)
+EXIT       t, status, exit_code, info (dict: cpu_time, peak_rss, duration, ...)
+=========  ===================================================================================
+
+``status`` in EXIT is "completed", "failed" (uncaught exception or non-zero exit),
+"interrupted" (KeyboardInterrupt / SIGTERM).  A log with no EXIT is an "incomplete" run.
+"""
+
+RUN = "run"
+ACT = "act"
+END = "end"
+USE = "use"
+GEN = "gen"
+OBJ = "obj"
+MEMBER = "member"
+FILEARG = "filearg"
+FILE = "file"
+DIGEST = "digest"
+ERROR = "error"
+EXIT = "exit"
+
+FILE_OPS = ("read", "write", "update", "remove", "rename", "copy", "mkdir", "listdir")
+RUN_STATUSES = ("completed", "failed", "interrupted", "incomplete")

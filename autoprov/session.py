@@ -1,0 +1,235 @@
+"""A capture session: the live object that wires engine, audit hook, recorder and log together.
+
+``Capture`` is what ``python -m autoprov`` uses around a script and what users use in code and
+notebooks, as a context manager, with ``start()`` / ``stop()``, or as a decorator.  It owns the
+run folder; when it stops it closes open activities, hashes the files the run touched, writes the
+EXIT event and hands the finished log to the post-run steps (export), which never run on the hot
+path.  Any internal fault stops capture with one warning and leaves the user's program alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import site
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from . import __version__, audit, events
+from .engine import choose_engine, make_engine
+from .eventlog import EventLog
+from .recorder import Recorder
+from .rules import Matcher
+from .store import create_run_dir, default_store, new_run_id
+
+# Files no analysis means when it reads them: interpreter and library trees, caches, devices.
+HOME_NOISE = (".astropy", ".cache", ".config", ".matplotlib", ".ipython", ".local/share/jupyter")
+SYSTEM_NOISE = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/lib/", "/usr/share/", "/usr/local/lib/")
+
+_active: Capture | None = None
+
+
+def active_capture() -> Capture | None:
+    return _active
+
+
+def _excluded_paths(store: Path) -> tuple[str, ...]:
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    try:
+        prefixes.update(site.getsitepackages())
+        prefixes.add(site.getusersitepackages())
+    except Exception:
+        pass
+    home = os.path.expanduser("~")
+    paths = [os.path.join(p, "") for p in prefixes if p]
+    paths += [os.path.join(home, name, "") for name in HOME_NOISE]
+    paths += list(SYSTEM_NOISE)
+    paths.append(os.path.join(str(store), ""))
+    paths.append(str(store))
+    return tuple(sorted(set(paths)))
+
+
+class Capture:
+    """One provenance run.  Use ``with Capture(matcher): ...`` or ``start()`` / ``stop()``."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        engine: str = "auto",
+        store: Path | str | None = None,
+        hash_algorithm: str = "xxh3_128",
+        run_info: dict[str, Any] | None = None,
+        quiet: bool = False,
+        post_run: list[Callable[[Path], Any]] | None = None,
+    ) -> None:
+        self.matcher = matcher
+        self.requested_engine = engine
+        self.store = Path(store).absolute() if store else default_store()
+        self.hash_algorithm = hash_algorithm
+        self.run_info = dict(run_info or {})
+        self.quiet = quiet
+        self.post_run = list(post_run or [])
+        self.run_id = new_run_id()
+        self.run_dir: Path | None = None
+        self.engine_name: str | None = None
+        self.engine_reason: str | None = None
+        self.status: str | None = None
+        self.recorder: Recorder | None = None
+        self._engine: Any = None
+        self._log: EventLog | None = None
+        self._faulted = False
+        self._previous_sigterm: Any = None
+        self._started_at = 0.0
+        self._cpu_at_start = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Capture:
+        global _active
+        if _active is not None:
+            raise RuntimeError(f"autoprov: capture {_active.run_id} is already active; stop it first")
+        self.engine_name, self.engine_reason = choose_engine(self.requested_engine)
+        self.run_id = new_run_id()  # a Capture used as a decorator makes one run per call
+        self.run_dir = create_run_dir(self.store, self.run_id)
+        recorder = Recorder(self.matcher, self.hash_algorithm, _excluded_paths(self.store))
+        recorder.on_fault = self._on_fault
+        self.recorder = recorder
+        process = psutil.Process()
+        times = process.cpu_times()
+        self._cpu_at_start = times.user + times.system
+        self._started_at = time.perf_counter()
+        info = {
+            "argv": list(sys.argv),
+            "cwd": os.getcwd(),
+            "pid": os.getpid(),
+            "engine": self.engine_name,
+            "engine_reason": self.engine_reason,
+            "hash_algorithm": self.hash_algorithm,
+            "autoprov_version": __version__,
+            "python": sys.version.split()[0],
+            "store": str(self.store),
+        }
+        info.update(self.run_info)
+        recorder.buffer.append((events.RUN, self.run_id, time.time_ns(), info))
+        self._log = EventLog(self.run_dir, recorder.buffer)
+        self._log.start()
+        self._engine = make_engine(self.engine_name, recorder)
+        _active = self
+        audit.activate(recorder)
+        self._engine.start()
+        self._install_sigterm()
+        return self
+
+    def stop(self, status: str = "completed", exit_code: int | None = 0) -> Path | None:
+        """End the run: record how it ended, write the log, run the post-run steps (export)."""
+        global _active
+        if _active is not self or self.recorder is None:
+            return self.run_dir
+        self._stop_tracing()
+        _active = None
+        recorder = self.recorder
+        self.status = status
+        recorder.close_open_activities("interrupted" if status == "interrupted" else "incomplete")
+        recorder.files.finish()
+        recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, self._resources()))
+        assert self._log is not None
+        self._log.close()
+        self._restore_sigterm()
+        for step in self.post_run:
+            try:
+                step(self.run_dir)
+            except Exception as error:  # export problems never change the user's outcome
+                self._warn(f"post-run step failed: {type(error).__name__}: {error}")
+        return self.run_dir
+
+    def _stop_tracing(self) -> None:
+        audit.deactivate(self.recorder)
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            try:
+                engine.stop()
+            except Exception as error:
+                self._warn(f"could not stop the {engine.name} engine cleanly: {error}")
+
+    def _resources(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"duration": time.perf_counter() - self._started_at}
+        try:
+            process = psutil.Process()
+            times = process.cpu_times()
+            info["cpu_time"] = times.user + times.system - self._cpu_at_start
+            memory = process.memory_info()
+            peak = getattr(memory, "peak_wset", None)
+            if peak is None:
+                import resource
+
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            info["peak_rss"] = int(peak)
+        except Exception as error:
+            info["resource_error"] = str(error)
+        assert self.recorder is not None
+        info["activities"] = self.recorder.activity_count
+        return info
+
+    # -- faults and signals ------------------------------------------------------------------
+
+    def _on_fault(self, component: str, error: BaseException) -> None:
+        if self._faulted:
+            return
+        self._faulted = True
+        self._warn(f"internal error in {component} ({type(error).__name__}: {error}); capture stopped, your program continues")
+        self._stop_tracing()
+
+    def _warn(self, message: str) -> None:
+        try:
+            print(f"autoprov: {self.run_id}: {message}", file=sys.stderr)
+        except Exception:
+            pass
+
+    def _install_sigterm(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return  # the program handles SIGTERM itself: leave it alone
+        self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _restore_sigterm(self) -> None:
+        if self._previous_sigterm is not None and threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        """Complete the record as 'interrupted', then die of SIGTERM exactly as python would."""
+        try:
+            self.stop(status="interrupted", exit_code=-signal.SIGTERM)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    # -- context manager and decorator -------------------------------------------------------
+
+    def __enter__(self) -> Capture:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.stop("completed", 0)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.stop("interrupted", None)
+        else:
+            self.stop("failed", None)
+
+    def __call__(self, function: Callable) -> Callable:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return function(*args, **kwargs)
+
+        return wrapper

@@ -1,0 +1,190 @@
+"""Safe, bounded, JSON-ready renderings of parameter values.
+
+Parameter values are rendered when a matched call starts, because the objects may be mutated
+later.  Rendering must never raise, never run for long and never change the object: it only
+calls ``repr()`` of types from libraries we trust (numpy, astropy, regions, gammapy, the standard
+library), summarises arrays by shape, dtype and an xxhash digest instead of dumping them, and
+bounds depth, length and string size.  Anything else is described by its type alone, so a hostile
+``__repr__``, ``__len__`` or ``__eq__`` in user code is never called.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import os
+from pathlib import PurePath
+from typing import Any
+
+import xxhash
+
+MAX_STRING = 300
+MAX_ITEMS = 20
+MAX_DEPTH = 3
+MAX_HASHED_BYTES = 64 * 1024 * 1024
+# gammapy is absent on purpose: many gammapy reprs compute statistics over whole datasets.
+TRUSTED_REPR_MODULES = ("numpy", "astropy", "regions", "datetime", "decimal", "fractions", "pathlib")
+
+_SCALARS = (bool, int, str, type(None))
+
+
+def _type_name(value: Any) -> str:
+    cls = type(value)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_STRING else text[: MAX_STRING - 3] + "..."
+
+
+def _trusted(value: Any) -> bool:
+    module = type(value).__module__ or ""
+    return module.split(".", 1)[0] in TRUSTED_REPR_MODULES
+
+
+def _safe_repr(value: Any) -> str:
+    if not _trusted(value):
+        return f"<{_type_name(value)}>"
+    try:
+        return _short(repr(value))
+    except Exception as error:  # a broken repr must not break the user's call
+        return f"<{_type_name(value)}: repr failed ({type(error).__name__})>"
+
+
+def array_summary(array: Any) -> dict[str, Any]:
+    """Shape, dtype and a digest of a numpy array (the digest is skipped above 64 MiB)."""
+    summary: dict[str, Any] = {"type": _type_name(array), "shape": list(array.shape), "dtype": str(array.dtype)}
+    try:
+        if array.nbytes <= MAX_HASHED_BYTES and array.dtype.kind not in "OV":
+            import numpy
+
+            summary["xxh3_64"] = xxhash.xxh3_64_hexdigest(numpy.ascontiguousarray(array).view("u1").data)
+        else:
+            summary["xxh3_64"] = None
+    except Exception:
+        summary["xxh3_64"] = None
+    return summary
+
+
+def is_parameter_like(value: Any) -> bool:
+    """True for values that describe a configuration rather than data to be traced as entities."""
+    if isinstance(value, (*_SCALARS, float, PurePath, enum.Enum)):
+        return True
+    cls = type(value)
+    if cls in (list, tuple) and len(value) <= MAX_ITEMS:
+        return all(is_parameter_like(item) for item in value)
+    if cls is dict and len(value) <= MAX_ITEMS:
+        return all(isinstance(k, str) and is_parameter_like(v) for k, v in value.items())
+    module = cls.__module__ or ""
+    if module.startswith(("astropy.units", "astropy.coordinates", "astropy.time", "regions", "numpy")):
+        return not (module.startswith("numpy") and getattr(value, "ndim", 0) > 1)
+    if module.startswith("gammapy.maps") and ("Axis" in cls.__name__ or "Geom" in cls.__name__):
+        return True
+    return hasattr(value, "model_dump") and hasattr(type(value), "model_fields")  # pydantic configs
+
+
+def render(value: Any, depth: int = 0) -> Any:
+    """A JSON-ready rendering of ``value`` (never raises)."""
+    try:
+        return _render(value, depth)
+    except Exception as error:
+        return f"<{_type_name(value)}: not rendered ({type(error).__name__})>"
+
+
+def _render(value: Any, depth: int) -> Any:
+    if isinstance(value, _SCALARS):
+        return _short(value) if type(value) is str else value
+    cls = type(value)
+    if cls is float:
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, PurePath):
+        return os.fspath(value)
+    if isinstance(value, enum.Enum):
+        return f"{cls.__name__}.{value.name}"
+    if isinstance(value, bytes):
+        return {"type": "bytes", "len": len(value), "xxh3_64": xxhash.xxh3_64_hexdigest(value)}
+    if depth >= MAX_DEPTH:
+        return f"<{_type_name(value)}>"
+    if cls in (list, tuple, set, frozenset):
+        items = [_render(item, depth + 1) for _, item in zip(range(MAX_ITEMS), value)]
+        if len(value) > MAX_ITEMS:
+            items.append(f"... {len(value) - MAX_ITEMS} more")
+        return items
+    if cls is dict:
+        rendered = {}
+        for index, (key, item) in enumerate(value.items()):
+            if index >= MAX_ITEMS:
+                rendered["..."] = f"{len(value) - MAX_ITEMS} more"
+                break
+            rendered[_short(str(key)) if isinstance(key, (str, int, float)) else f"<{_type_name(key)}>"] = _render(
+                item, depth + 1
+            )
+        return rendered
+    return _render_object(value, depth)
+
+
+def _render_object(value: Any, depth: int) -> Any:
+    module = type(value).__module__ or ""
+    if module.startswith("astropy.units") and hasattr(value, "unit") and hasattr(value, "value"):
+        number = value.value
+        if getattr(number, "ndim", 0) == 0:
+            return {"value": float(number), "unit": str(value.unit)}
+        summary = array_summary(number)
+        summary["unit"] = str(value.unit)
+        if number.size <= MAX_ITEMS:
+            summary["values"] = [float(x) for x in number.ravel()]
+        return summary
+    if module.startswith("numpy"):
+        if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+            return _render(value.item(), depth)
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            summary = array_summary(value)
+            if value.size <= MAX_ITEMS and value.dtype.kind in "biuf":
+                summary["values"] = value.ravel().tolist()
+            return summary
+    if module.startswith("gammapy.maps"):
+        return _render_gammapy_geometry(value)
+    if hasattr(value, "model_dump") and hasattr(type(value), "model_fields"):  # pydantic model
+        try:
+            dumped = value.model_dump(mode="json")
+        except Exception:
+            return _safe_repr(value)
+        return _render(dumped, depth) if depth < MAX_DEPTH else _safe_repr(value)
+    return _safe_repr(value)
+
+
+def _render_gammapy_geometry(value: Any) -> Any:
+    """Energy/time axes and geometries: the binning a referee asks about, without the big repr."""
+    if hasattr(value, "nbin") and hasattr(value, "edges"):
+        edges = value.edges
+        return {
+            "type": type(value).__name__,
+            "name": getattr(value, "name", None),
+            "nbin": int(value.nbin),
+            "min": float(edges.value.min()) if hasattr(edges, "value") else float(min(edges)),
+            "max": float(edges.value.max()) if hasattr(edges, "value") else float(max(edges)),
+            "unit": str(getattr(edges, "unit", "")),
+            "interp": getattr(value, "interp", None),
+        }
+    try:
+        return _short(repr(value))
+    except Exception as error:
+        return f"<{_type_name(value)}: repr failed ({type(error).__name__})>"
+
+
+def describe_object(value: Any) -> dict[str, Any]:
+    """The attributes of a Python-object entity: type, short safe repr, shape/dtype, name, length."""
+    description: dict[str, Any] = {"type": _type_name(value)}
+    try:
+        if hasattr(value, "shape") and hasattr(value, "dtype") and type(value).__module__.startswith("numpy"):
+            description.update(array_summary(value))
+        name = getattr(value, "name", None) if _trusted(value) else None
+        if isinstance(name, str):
+            description["name"] = _short(name)
+        if type(value) in (list, tuple, dict, set):
+            description["length"] = len(value)
+        description["repr"] = _safe_repr(value)
+    except Exception as error:
+        description["error"] = f"description failed: {type(error).__name__}"
+    return description
