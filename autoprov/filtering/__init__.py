@@ -1,0 +1,1 @@
+"""The YAML filter language: load, validate, compose and compile filter files into a Matcher."""
