@@ -1,0 +1,1 @@
+"""Filter files shipped with autoprov (package data: `--filter gammapy` finds gammapy.yaml here)."""
