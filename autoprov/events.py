@@ -26,6 +26,14 @@ DIGEST     path, version, algorithm, hexdigest, size, mtime_ns
                                               version 0 is the file as found before the run; each
                                               open for writing starts a new version
 ERROR      component, message                 capture degraded (never the user's error)
+DESC       name, description (dict)           the IVOA ActivityDescription of the activities
+                                              called ``name`` (from ``Rule.description``: keys such
+                                              as description, doculink, type, subtype, version,
+                                              parameters, usage, generation); emitted at most once
+                                              per name, before or after its ACT events
+ENV        environment (dict)                 the execution environment, collected at stop
+                                              (:func:`autoprov.environment.collect`), just
+                                              before EXIT
 EXIT       t, status, exit_code, info (dict: cpu_time, peak_rss, duration, ...)
 =========  ===================================================================================
 
@@ -44,6 +52,8 @@ FILEARG = "filearg"
 FILE = "file"
 DIGEST = "digest"
 ERROR = "error"
+DESC = "desc"
+ENV = "env"
 EXIT = "exit"
 
 FILE_OPS = ("read", "write", "update", "remove", "rename", "copy", "mkdir", "listdir")

@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from . import __version__, audit, events
+from . import __version__, audit, environment, events
 from .engine import choose_engine, make_engine
 from .eventlog import EventLog
 from .recorder import Recorder
@@ -138,6 +138,7 @@ class Capture:
         self.status = status
         recorder.close_open_activities("interrupted" if status == "interrupted" else "incomplete")
         recorder.files.finish()
+        recorder.buffer.append((events.ENV, environment.collect(self.hash_algorithm)))
         recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, self._resources()))
         assert self._log is not None
         self._log.close()

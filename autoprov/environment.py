@@ -1,0 +1,177 @@
+"""The execution environment of a run: platform, Python, loaded distributions, variables, git.
+
+Collected once, in-process, when capture stops (the ``ENV`` event), because the interesting
+parts are only known then (which distributions the program imported) and because the expensive
+parts (scanning installed distributions, running ``git``) must not slow start-up.  The fields
+cover everything ctapipe's ``Provenance`` records, plus cwd, hostname, total memory and the
+script's git state.  Collection never raises: a part that fails is replaced by ``{"error": ...}``.
+
+Environment variables are recorded only from :data:`ALLOWED_VARIABLES` (exact names) and
+:data:`ALLOWED_PREFIXES`; a recorded variable whose name looks secret (:data:`SECRET_NAME`) is
+kept with the value ``"<redacted>"``, and ``user:password@`` in URL-like values is masked.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+# ctapipe's list, plus what changes the numbers of a scientific Python analysis.
+ALLOWED_VARIABLES = frozenset(
+    {
+        "PATH", "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "USER", "HOME", "SHELL", "LANG", "LC_ALL", "TZ",
+        "PYTHONPATH", "PYTHONHASHSEED", "PYTHONHOME", "VIRTUAL_ENV", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
+    }
+)
+ALLOWED_PREFIXES = ("CONDA_", "GAMMAPY_", "CTAPIPE_", "CALDB", "AUTOPROV_", "SLURM_JOB_", "PBS_JOB")
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|CERT", re.IGNORECASE)
+URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+@")
+REDACTED = "<redacted>"
+GIT_TIMEOUT = 5.0
+
+
+def _guarded(part: Any, *args: Any) -> Any:
+    try:
+        return part(*args)
+    except Exception as error:  # one failing part must not lose the others
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def collect(hash_algorithm: str = "xxh3_128") -> dict[str, Any]:
+    """Everything about where and how the run executed (called once, at the end of capture)."""
+    script = _script_path()
+    return {
+        "collected": datetime.now(timezone.utc).isoformat(),
+        "user": _guarded(getpass.getuser),
+        "hostname": _guarded(socket.gethostname),
+        "cwd": _guarded(os.getcwd),
+        "argv": list(sys.argv),
+        "platform": _guarded(platform_info),
+        "python": _guarded(python_info),
+        "packages": _guarded(loaded_distributions),
+        "environment_variables": _guarded(environment_variables, dict(os.environ)),
+        "script": _guarded(script_info, script, hash_algorithm),
+        "git": _guarded(git_state, os.path.dirname(script) if script else os.getcwd()),
+    }
+
+
+def _script_path() -> str | None:
+    """The program's file: the runner (and ``python script.py``) give ``__main__`` an absolute path."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return os.path.abspath(path) if isinstance(path, str) and os.path.isfile(path) else None
+
+
+def platform_info() -> dict[str, Any]:
+    import psutil
+
+    libc_name, libc_version = platform.libc_ver()
+    return {
+        "machine": platform.machine(),
+        "node": platform.node(),
+        "system": platform.system(),
+        "release": platform.release(),
+        "version": platform.version(),
+        "architecture": platform.architecture()[0],
+        "libc": {"name": libc_name, "version": libc_version},
+        "n_cpus": os.cpu_count(),
+        "boot_time": datetime.fromtimestamp(psutil.boot_time(), timezone.utc).isoformat(),
+        "total_memory": psutil.virtual_memory().total,
+    }
+
+
+def python_info() -> dict[str, Any]:
+    return {
+        "version": platform.python_version(),
+        "version_string": sys.version,
+        "implementation": platform.python_implementation(),
+        "compiler": platform.python_compiler(),
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "base_prefix": sys.base_prefix,
+    }
+
+
+def loaded_distributions() -> dict[str, str]:
+    """name -> version of each installed distribution that provides a module now imported."""
+    from importlib import metadata
+
+    providers = metadata.packages_distributions()
+    top_level = {name.partition(".")[0] for name in list(sys.modules)}
+    versions: dict[str, str] = {}
+    for module in top_level:
+        for distribution in providers.get(module, ()):
+            if distribution not in versions:
+                try:
+                    versions[distribution] = metadata.version(distribution)
+                except metadata.PackageNotFoundError:
+                    continue
+    return dict(sorted(versions.items(), key=lambda item: item[0].lower()))
+
+
+def environment_variables(environ: dict[str, str]) -> dict[str, str]:
+    """The allow-listed variables, secret-looking ones redacted."""
+    chosen: dict[str, str] = {}
+    for name in sorted(environ):
+        if name not in ALLOWED_VARIABLES and not name.startswith(ALLOWED_PREFIXES):
+            continue
+        chosen[name] = REDACTED if SECRET_NAME.search(name) else URL_CREDENTIALS.sub("<redacted>@", environ[name])
+    return chosen
+
+
+def script_info(path: str | None, hash_algorithm: str) -> dict[str, Any] | None:
+    """Path and content digest of the program (the plan of the run)."""
+    if path is None:
+        return None
+    from .files import hash_file
+
+    algorithm = "xxh3_128" if hash_algorithm == "none" else hash_algorithm
+    digest, size, mtime_ns = hash_file(path, algorithm)
+    return {"path": path, "algorithm": algorithm, "digest": digest, "size": size, "mtime_ns": mtime_ns}
+
+
+def git_state(directory: str) -> dict[str, Any] | None:
+    """Commit, branch and dirty state of the repository holding ``directory``; None outside one."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", directory, *args], capture_output=True, text=True, timeout=GIT_TIMEOUT,
+            stdin=subprocess.DEVNULL, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
+        if done.returncode != 0:
+            raise _GitFailed(done.stderr.strip())
+        return done.stdout.strip()
+
+    try:
+        root = git("rev-parse", "--show-toplevel")
+    except FileNotFoundError:
+        return {"error": "git is not installed"}
+    except subprocess.TimeoutExpired:
+        return {"error": f"git did not answer within {GIT_TIMEOUT:g} s"}
+    except _GitFailed:
+        return None  # not a repository
+    state: dict[str, Any] = {"root": root}
+    try:
+        state["commit"] = git("rev-parse", "HEAD")
+    except _GitFailed:
+        state["commit"] = None  # a repository without commits
+    try:
+        state["branch"] = git("rev-parse", "--abbrev-ref", "HEAD")
+    except _GitFailed:
+        state["branch"] = None
+    changes = git("status", "--porcelain", "--untracked-files=no")
+    state["dirty"] = bool(changes)
+    state["changed_files"] = len(changes.splitlines())
+    return state
+
+
+class _GitFailed(Exception):
+    """git ran and said no (not a repository, no commits yet)."""
