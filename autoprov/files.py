@@ -93,9 +93,10 @@ class FileTracker:
         self._unhashed.add(path)
         return self._version[path]
 
-    def before_change(self, path: str) -> None:
-        """``path`` is about to be renamed, removed or copied: fix its digest now."""
-        if path in self._version:
+    def before_removal(self, path: str) -> None:
+        """``path`` is about to be removed: fix the digest of the version that disappears."""
+        if os.path.isfile(path):
+            self.read(path)
             self._settle(path)
 
     def transferred(self, source: str, destination: str) -> None:

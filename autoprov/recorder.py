@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 from time import time_ns
 from types import CodeType, FrameType
@@ -53,6 +54,16 @@ def _resolve(root: Any, path: str) -> Any:
     return value
 
 
+IMPORT_SYSTEM = ("importlib", "_frozen_importlib", "zipimport", "pkgutil")
+
+
+def _called_by_import_system() -> bool:
+    """True when the directory listing comes from the import machinery (its path cache)."""
+    frame = sys._getframe(3)  # _called_by_import_system <- on_audit <- audit hook <- caller
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return isinstance(module, str) and module.startswith(IMPORT_SYSTEM)
+
+
 class Recorder:
     def __init__(
         self,
@@ -64,8 +75,10 @@ class Recorder:
         self.buffer: list[tuple] = []
         self._append = self.buffer.append
         self._ids = itertools.count(1)
-        self._stacks: dict[int, list] = {}  # thread ident -> [(frame, act, suppress_nested, plan)]
-        self._thread_names: dict[int, str] = {}
+        # Per thread: [(frame, act, suppress_nested, plan)].  A threading.local, not a dict keyed by
+        # get_ident(): idents are reused as soon as a thread ends.
+        self._local = threading.local()
+        self._all_stacks: list[list] = []
         self._suspended: dict[FrameType, tuple] = {}  # suspended generator frame -> its stack entry
         self.objects = ObjectRegistry(self._append)
         self.files = FileTracker(self._append, hash_algorithm)
@@ -85,15 +98,16 @@ class Recorder:
     # -- activities --------------------------------------------------------------------------
 
     def _stack(self) -> list:
-        ident = threading.get_ident()
-        stack = self._stacks.get(ident)
-        if stack is None:
-            stack = self._stacks[ident] = []
-            self._thread_names[ident] = threading.current_thread().name
-        return stack
+        try:
+            return self._local.stack
+        except AttributeError:
+            stack = self._local.stack = []
+            self._local.name = threading.current_thread().name
+            self._all_stacks.append(stack)
+            return stack
 
     def current_activity(self) -> int | None:
-        stack = self._stacks.get(threading.get_ident())
+        stack = getattr(self._local, "stack", None)
         return stack[-1][1] if stack else None
 
     def enter(self, plan: Plan, frame: FrameType) -> None:
@@ -111,7 +125,7 @@ class Recorder:
         used: list[tuple[str, Any]] = []
         self._read_arguments(plan, arguments, params, used)
         parent = stack[-1][1] if stack else None
-        self._append((events.ACT, act, parent, rule.name, rule.rule_id, now, self._thread_names[threading.get_ident()], params))
+        self._append((events.ACT, act, parent, rule.name, rule.rule_id, now, self._local.name, params))
         direction = "generated" if plan.writes else "used"
         for role, value in used:
             self._link(events.USE, act, role, value, now, direction)
@@ -181,7 +195,7 @@ class Recorder:
 
     def leave(self, frame: FrameType, result: Any, error: BaseException | None) -> None:
         """A matched frame returned (error None) or unwound with ``error``."""
-        stack = self._stacks.get(threading.get_ident())
+        stack = getattr(self._local, "stack", None)
         if stack and stack[-1][0] is frame:
             entry = stack.pop()
         else:
@@ -213,7 +227,7 @@ class Recorder:
 
     def suspend(self, frame: FrameType) -> None:
         """A matched generator/coroutine yielded: its activity stays open, off the stack."""
-        stack = self._stacks.get(threading.get_ident())
+        stack = getattr(self._local, "stack", None)
         if stack and stack[-1][0] is frame:
             entry = stack.pop()
             if entry[3] is not None:
@@ -239,12 +253,12 @@ class Recorder:
     def close_open_activities(self, status: str) -> None:
         """At the end of capture: activities still running or suspended end with ``status``."""
         now = time_ns()
-        entries = [entry for stack in self._stacks.values() for entry in reversed(stack)]
+        entries = [entry for stack in self._all_stacks for entry in reversed(stack)]
         entries += self._suspended.values()
         for _, act, _, plan in entries:
             if plan is not None:
                 self._append((events.END, act, now, status, None))
-        for stack in self._stacks.values():
+        for stack in self._all_stacks:
             stack.clear()
         self._suspended.clear()
 
@@ -282,8 +296,10 @@ class Recorder:
             if path is None:
                 return
             op = {"os.remove": "remove", "os.mkdir": "mkdir", "os.listdir": "listdir", "os.scandir": "listdir"}[event]
+            if op == "listdir" and _called_by_import_system():
+                return
             if op == "remove":
-                self.files.before_change(path)
+                self.files.before_removal(path)
             self._append((events.FILE, self.current_activity(), op, path, time_ns(), None))
 
     def _absolute(self, path: Any) -> str | None:

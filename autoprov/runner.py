@@ -103,21 +103,21 @@ class PyRunner:
                 source = handle.read()
         except OSError as error:
             raise UsageError(f"can't open file {os.path.abspath(path)!r}: {error.strerror}") from None
-        self.code = compile(source, path, "exec", dont_inherit=True)
+        self.code = compile(source, os.path.abspath(path), "exec", dont_inherit=True)
         self.path0 = os.path.dirname(os.path.realpath(path))
         self.loader = importlib.machinery.SourceFileLoader("__main__", path)
 
     def _prepare_main_container(self, path: str) -> None:
         """A directory or zip file holding ``__main__.py``: run it with the container on sys.path."""
-        self.path0 = path
+        self.path0 = os.path.abspath(path)
         if os.path.isdir(path):
-            main = os.path.join(path, "__main__.py")
+            main = os.path.join(self.path0, "__main__.py")
             if not os.path.isfile(main):
                 raise UsageError(f"can't find '__main__' module in {os.path.abspath(path)!r}")
-            finder = importlib.machinery.FileFinder(path, (importlib.machinery.SourceFileLoader, [".py"]))
+            finder = importlib.machinery.FileFinder(self.path0, (importlib.machinery.SourceFileLoader, [".py"]))
             spec = finder.find_spec("__main__")
         else:
-            importer = zipimport.zipimporter(path)
+            importer = zipimport.zipimporter(self.path0)
             spec = importer.find_spec("__main__")
             if spec is None:
                 raise UsageError(f"can't find '__main__' module in {os.path.abspath(path)!r}")

@@ -1,0 +1,75 @@
+"""Shared fixtures: run programs under plain python and under autoprov, read their events."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autoprov.eventlog import read_events
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent
+SCRIPTS = TESTS / "scripts"
+TOYPKG = TESTS / "data" / "toypkg"
+GAMMAPY_DATA = (REPO.parent / "shared" / "data" / "gammapy-data").resolve()
+ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12) else ["settrace", "setprofile"]
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+    store: Path
+    events: list = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list:
+        return [e for e in self.events if e[0] == kind]
+
+    def activities(self) -> dict[int, dict]:
+        """act id -> {name, parent, params, status, error, thread}."""
+        acts = {}
+        for event in self.events:
+            if event[0] == "act":
+                acts[event[1]] = {"name": event[3], "parent": event[2], "params": event[7], "thread": event[6]}
+            elif event[0] == "end":
+                acts[event[1]].update(status=event[3], error=event[4])
+        return acts
+
+
+def environment(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TOYPKG), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["GAMMAPY_DATA"] = str(GAMMAPY_DATA)
+    env.pop("AUTOPROV_FILTERS", None)
+    env.update(extra or {})
+    return env
+
+
+def run_plain(args: list[str], cwd: Path, stdin: str = "", env: dict | None = None, timeout: float = 600) -> Result:
+    done = subprocess.run([sys.executable, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=environment(env), timeout=timeout)
+    return Result(done.returncode, done.stdout, done.stderr, cwd)
+
+
+def run_autoprov(
+    args: list[str], cwd: Path, engine: str = "auto", options: list[str] | None = None, stdin: str = "",
+    env: dict | None = None, timeout: float = 600, store: Path | None = None,
+) -> Result:
+    store = store or cwd / ".prov-test"
+    command = [sys.executable, "-m", "autoprov", "--engine", engine, "--store", str(store), "--quiet", *(options or []), *args]
+    done = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, text=True, env=environment(env), timeout=timeout)
+    result = Result(done.returncode, done.stdout, done.stderr, store)
+    runs = sorted(p for p in store.glob("*") if (p / "events.jsonl").exists()) if store.is_dir() else []
+    if runs:
+        result.events = list(read_events(runs[-1]))
+    return result
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    return request.param

@@ -1,0 +1,1 @@
+"""A toy package exercising every call shape the engines must handle."""

@@ -1,0 +1,139 @@
+"""Every engine records the same activities, with the same nesting and status, for every call shape."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import run_autoprov
+
+MATCH = ["--match", "toy.*:*"]
+
+
+def capture(tmp_path: Path, engine: str, body: str, options: list[str] | None = None):
+    (tmp_path / "main.py").write_text("from toy.core import *\n" + body + "\n")
+    result = run_autoprov(["main.py"], tmp_path, engine=engine, options=options or MATCH)
+    assert result.returncode == 0, result.stderr
+    return result, result.activities()
+
+
+def names(acts: dict) -> list[str]:
+    return [a["name"].removeprefix("toy.core.") for a in acts.values()]
+
+
+def test_nested_calls_and_parameters(tmp_path: Path, engine: str) -> None:
+    result, acts = capture(tmp_path, engine, "outer(5)")
+    assert names(acts) == ["outer", "leaf", "leaf"]
+    outer_id = next(i for i, a in acts.items() if a["name"].endswith("outer"))
+    assert acts[outer_id]["parent"] is None and acts[outer_id]["params"] == {"x": 5}
+    leaves = [a for a in acts.values() if a["name"].endswith("leaf")]
+    assert [a["params"] for a in leaves] == [{"x": 5, "scale": 2}, {"x": 6, "scale": 2}]
+    assert all(a["parent"] == outer_id and a["status"] == "completed" for a in leaves)
+
+
+def test_recursion_nests_each_level(tmp_path: Path, engine: str) -> None:
+    _, acts = capture(tmp_path, engine, "recurse(3)")
+    chain = sorted(acts.items())
+    assert [a["params"]["n"] for _, a in chain] == [3, 2, 1, 0]
+    assert [a["parent"] for _, a in chain] == [None, chain[0][0], chain[1][0], chain[2][0]]
+    assert all(a["status"] == "completed" for a in acts.values())
+
+
+def test_exceptions_mark_the_activity_failed(tmp_path: Path, engine: str) -> None:
+    _, acts = capture(tmp_path, engine, "catches()")
+    by_name = {a["name"].removeprefix("toy.core."): a for a in acts.values()}
+    assert by_name["catches"]["status"] == "completed"
+    assert by_name["failing"]["status"] == "failed"
+    if engine != "setprofile":  # a profile function is not told which exception unwound a frame
+        assert by_name["failing"]["error"] == "ValueError: inner"
+
+
+def test_generator_is_one_activity_from_start_to_end(tmp_path: Path, engine: str) -> None:
+    _, acts = capture(tmp_path, engine, "print(sum(numbers(3)))")
+    generator = [i for i, a in acts.items() if a["name"].endswith("numbers")]
+    assert len(generator) == 1
+    leaves = [a for a in acts.values() if a["name"].endswith("leaf")]
+    assert len(leaves) == 3 and all(a["parent"] == generator[0] for a in leaves)
+    assert acts[generator[0]]["status"] == "completed"
+
+
+def test_abandoned_generator_is_closed(tmp_path: Path, engine: str) -> None:
+    _, acts = capture(tmp_path, engine, "g = numbers(5)\nnext(g)\ndel g")
+    generator = [a for a in acts.values() if a["name"].endswith("numbers")]
+    assert len(generator) == 1 and generator[0]["status"] in ("completed", "incomplete")
+
+
+def test_coroutine_is_one_activity(tmp_path: Path, engine: str) -> None:
+    _, acts = capture(tmp_path, engine, "print(run_async(4))")
+    fetch = [i for i, a in acts.items() if a["name"].endswith("fetch")]
+    assert len(fetch) == 1 and acts[fetch[0]]["status"] == "completed"
+    leaf = [a for a in acts.values() if a["name"].endswith("leaf")]
+    assert len(leaf) == 1 and leaf[0]["parent"] == fetch[0]
+
+
+def test_methods_of_every_kind(tmp_path: Path, engine: str) -> None:
+    body = "\n".join([
+        "b = Base.create(3)",
+        "Base.helper(1)",
+        "b.doubled",
+        "Child(1).process([1, 2])",
+        "Inherits(2).process([3])",
+    ])
+    _, acts = capture(tmp_path, engine, body)
+    seen = Counter(names(acts))
+    assert seen["Base.create"] == 1 and seen["Base.helper"] == 1 and seen["Base.doubled"] == 1
+    assert seen["Base.__init__"] == 3
+    assert seen["Child.transform"] == 1  # the override, not the base method
+    assert seen["Base.transform"] == 1  # inherited, not overridden
+    assert seen["Base.process"] == 2
+    create = next(a for a in acts.values() if a["name"].endswith("Base.create"))
+    assert create["params"] == {"size": 3}
+
+
+def test_exclude_and_nonmatching_code_are_not_recorded(tmp_path: Path, engine: str) -> None:
+    _, acts = capture(tmp_path, engine, "outer(1)\nrecurse(1)", options=["--match", "toy.core:outer"])
+    assert names(acts) == ["outer"]
+
+
+def test_threads_each_get_their_own_nesting(tmp_path: Path, engine: str) -> None:
+    threads, calls = 8, 25
+    _, acts = capture(tmp_path, engine, f"in_threads({threads}, {calls})", options=["--match", "toy.core:outer", "--match", "toy.core:leaf"])
+    outers = {i: a for i, a in acts.items() if a["name"].endswith("outer")}
+    leaves = [a for a in acts.values() if a["name"].endswith("leaf")]
+    assert len(outers) == threads * calls and len(leaves) == 2 * threads * calls
+    assert Counter(a["thread"] for a in outers.values()) == {f"worker-{n}": calls for n in range(threads)}
+    for leaf in leaves:
+        parent = outers[leaf["parent"]]
+        assert parent["thread"] == leaf["thread"]
+    assert all(a["status"] == "completed" for a in acts.values())
+
+
+def test_engine_choice_is_recorded_with_a_reason(tmp_path: Path) -> None:
+    result, _ = capture(tmp_path, "auto", "outer(1)")
+    info = result.of_kind("run")[0][3]
+    expected = "monitoring" if sys.version_info >= (3, 12) else "settrace"
+    assert info["engine"] == expected and info["engine_reason"]
+
+
+@pytest.mark.parametrize("other", ["settrace", "setprofile"])
+def test_another_tracer_keeps_working(tmp_path: Path, other: str) -> None:
+    """A program that installs its own tracer (a debugger, coverage) still gets its events."""
+    body = "\n".join([
+        "import sys",
+        "seen = []",
+        "def tracer(frame, event, arg):",
+        "    if frame.f_code.co_name == 'leaf':",
+        "        seen.append(event)",
+        "    return None",
+        f"sys.{other}(tracer)",
+        "outer(1)",
+        f"sys.{other}(None)",
+        "print(sorted(set(seen)))",
+    ])
+    result, acts = capture(tmp_path, "auto", body)
+    assert "call" in result.stdout
+    if sys.version_info >= (3, 12):  # monitoring coexists with both
+        assert names(acts) == ["outer", "leaf", "leaf"]
