@@ -1,8 +1,10 @@
-"""The crash-safe event log: ``.prov/<run-id>/events.jsonl``, one JSON array per event.
+"""The crash-safe event log: ``.prov/<run-id>/events.jsonl``, one JSON line per batch of events.
 
 A background thread drains the recorder's buffer at least every ``interval`` seconds, so a run
 killed with SIGKILL loses at most the last interval of events, and the log can always be read
-back: a torn last line (the process died mid-write) is ignored.  Draining takes ``buffer[:n]``
+back: a torn last line (the process died mid-write) is ignored.  Each line is a JSON array of
+events (each event a JSON array): one ``json.dumps`` call per batch keeps the encoding in C,
+which matters because this thread holds the GIL while it encodes.  Draining takes ``buffer[:n]``
 and deletes it with ``del buffer[:n]``: both are single operations under the GIL, so appends
 made meanwhile by traced threads are never lost.  This thread does the only I/O of a run.
 """
@@ -24,8 +26,9 @@ def _default(value: Any) -> Any:
     return repr(value)
 
 
-def encode(event: tuple) -> str:
-    return json.dumps(event, separators=(",", ":"), default=_default, ensure_ascii=False)
+def encode(value: Any) -> str:
+    """Compact JSON; anything JSON cannot hold becomes its repr (never an error)."""
+    return json.dumps(value, separators=(",", ":"), default=_default, ensure_ascii=False)
 
 
 class EventLog:
@@ -59,7 +62,7 @@ class EventLog:
                 return
             batch = self._buffer[:count]
             del self._buffer[:count]
-            self._file.write("".join(encode(event) + "\n" for event in batch))
+            self._file.write(encode(batch) + "\n")
             self._file.flush()
             self.written += count
 
@@ -76,13 +79,14 @@ class EventLog:
 
 
 def read_events(run_dir: Path | str) -> Iterator[list]:
-    """The events of a run, in order; a torn or corrupt line (a crash mid-write) is skipped."""
+    """The events of a run, in order; a torn or corrupt batch (a crash mid-write) is skipped."""
     path = Path(run_dir) / EVENTS_FILE
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if not line.endswith("\n"):
-                return  # the process died while writing this line
+                return  # the process died while writing this batch
             try:
-                yield json.loads(line)
+                batch = json.loads(line)
             except ValueError:
                 continue
+            yield from batch

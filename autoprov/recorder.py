@@ -11,6 +11,7 @@ first start to its final return.  Everything appended to ``buffer`` is a plain t
 from __future__ import annotations
 
 import itertools
+from math import isfinite
 import os
 import sys
 import threading
@@ -23,19 +24,20 @@ from . import events
 from .files import FileTracker
 from .objects import ObjectRegistry
 from .rules import EntitySpec, Matcher, Rule
-from .values import is_parameter_like, render
+from .values import MAX_STRING, is_parameter_like, render
 
 CO_OPTIMIZED = 0x01
 CO_VARARGS = 0x04
 CO_VARKEYWORDS = 0x08
+FAST_SCALARS = frozenset({int, bool, type(None)})  # JSON-ready as they are
 FILENAME_HINTS = ("filename", "path", "file", "dir", "outdir")
 WRITING_VERBS = ("write", "save", "to_", "dump", "export")
 
 
 class Plan:
-    """A rule plus what is precomputed from the code object (argument names)."""
+    """A rule plus everything about the call that can be worked out once per code object."""
 
-    __slots__ = ("rule", "argnames", "bound", "writes")
+    __slots__ = ("rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used")
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
         count = code.co_argcount + code.co_kwonlyargcount
@@ -44,6 +46,17 @@ class Plan:
         self.argnames = code.co_varnames[:count]
         self.bound = bool(self.argnames) and self.argnames[0] in ("self", "cls")
         self.writes = code.co_name.startswith(WRITING_VERBS)
+        self.entity_args = frozenset(spec.source.split(".", 1)[0] for spec in rule.used)
+        candidates = self.argnames[1:] if self.bound else self.argnames
+        # argument names read at each call: the rule's parameters (or all), minus explicit entities
+        self.names = tuple(
+            name for name in candidates
+            if (rule.parameters is None or name in rule.parameters) and name not in self.entity_args
+        )
+        self.file_args = frozenset(name for name in self.names if any(hint in name for hint in FILENAME_HINTS))
+        # with no parameter or entity list, arguments that are not configuration become entities
+        self.untyped = rule.parameters is None and not rule.used
+        self.self_used = any(spec.source == "self" for spec in rule.used)
 
 
 def _resolve(root: Any, path: str) -> Any:
@@ -143,21 +156,26 @@ class Recorder:
             value = self._source(spec, arguments, self_object, None)
             if value is not None:
                 used.append((spec, value))
-        if plan.bound and self.objects.known(self_object) and not any(s.source == "self" for s in rule.used):
+        if plan.bound and not plan.self_used and self.objects.known(self_object):
             used.append(("self", self_object))
-        names = plan.argnames[1:] if plan.bound else plan.argnames
-        explicit_entities = {spec.source.split(".", 1)[0] for spec in rule.used}
-        for name in names:
-            if name not in arguments or (rule.parameters is not None and name not in rule.parameters):
+        for name in plan.names:
+            if name not in arguments:
                 continue
             value = arguments[name]
-            if name in explicit_entities:
-                continue
-            if is_parameter_like(value):
-                params[name] = render(value)
-                if isinstance(value, (str, os.PathLike)) and any(h in name for h in FILENAME_HINTS):
+            kind = type(value)
+            if kind in FAST_SCALARS:  # the common case, no rendering needed
+                params[name] = value
+            elif kind is float:
+                params[name] = value if isfinite(value) else repr(value)
+            elif kind is str:
+                params[name] = value if len(value) <= MAX_STRING else render(value)
+                if name in plan.file_args:
                     used.append((EntitySpec(role=name, source=name, kind="File"), value))
-            elif rule.parameters is None and not rule.used:
+            elif is_parameter_like(value):
+                params[name] = render(value)
+                if name in plan.file_args and isinstance(value, os.PathLike):
+                    used.append((EntitySpec(role=name, source=name, kind="File"), value))
+            elif plan.untyped:
                 used.append((name, value))
             else:
                 params[name] = render(value)
