@@ -1,13 +1,34 @@
 """Build the matcher a run uses from command-line options, the environment and the project.
 
-``--match`` patterns give a :class:`PatternMatcher` directly (``module:qualname`` globs).
+Filters compose in the order described in :mod:`autoprov.filtering.sources` (later entries
+override earlier ones); ``--match`` patterns (``module:qualname`` globs) come last, recording
+every argument of the functions they select.  Everything is loaded and validated here, before the
+program starts, so a broken filter stops the run with one line and status 2.
 """
 
 from __future__ import annotations
 
-from .rules import Matcher, PatternMatcher
+from .filtering.compiler import Entry, FunctionSelection
+from .filtering.matcher import FilterMatcher
+from .filtering.sources import load, requested
+from .filtering.validate import check_pattern
+from .rules import Rule
 
 
-def build_matcher(filters: list[str] | None = None, match: list[str] | None = None, debug: bool = False) -> Matcher:
-    """The matcher for a run: ``--match`` patterns (filters are added by the filter language)."""
-    return PatternMatcher(list(match or []))
+def match_entries(patterns: list[str]) -> list[Entry]:
+    """``--match`` patterns as include entries (a pattern without ':' selects a whole module)."""
+    entries = []
+    for pattern in patterns:
+        full = pattern if ":" in pattern else f"{pattern}:*"
+        check_pattern(full, None, ())
+        entries.append(Entry(FunctionSelection([full]), Rule(name="", rule_id=pattern), f"--match {pattern}"))
+    return entries
+
+
+def build_matcher(filters: list[str] | None = None, match: list[str] | None = None, debug: bool = False) -> FilterMatcher:
+    """The matcher for a run: composed filters, then ``--match`` patterns."""
+    refs = requested(filters)
+    entries = [entry for ref in refs for entry in load(ref)]
+    entries += match_entries(list(match or []))
+    sources = [ref.spec for ref in refs] + [f"--match {pattern}" for pattern in match or ()]
+    return FilterMatcher(entries, sources=sources, debug=debug)

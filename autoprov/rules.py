@@ -29,7 +29,8 @@ class EntitySpec:
     path starting with one of those (``"self.datasets"``, ``"return.models"``).  ``kind`` is one of
     ``PythonObject``, ``File``, ``FileCollection`` or ``Collection``; for a ``File`` the object is
     a path (str / Path) that is linked to the file seen by the audit hook.  ``members`` is a dotted
-    path evaluated on the object giving an iterable of members (``hadMember``).
+    path evaluated on the object giving an iterable of members (``hadMember``).  ``index`` names
+    the index file of a ``FileCollection`` (e.g. ``obs-index.fits.gz`` of a DL3 data store).
     """
 
     role: str
@@ -39,6 +40,7 @@ class EntitySpec:
     members: str | None = None
     description: str | None = None
     multiplicity: str | None = None
+    index: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class Rule:
     used: tuple[EntitySpec, ...] = ()
     generated: tuple[EntitySpec, ...] = ()
     nested: bool = True  # False: matched calls inside this activity are not recorded
+    # Dotted paths read when the call returns ("return.total_stat", "self.fit_result", "datasets.models"):
+    # results a referee asks about, such as fitted parameters, recorded as parameters of the activity.
+    result_parameters: tuple[str, ...] = ()
     description: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

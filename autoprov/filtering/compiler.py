@@ -1,0 +1,187 @@
+"""Turn validated filter data into ordered selection entries, each with its compiled Rule.
+
+Compiling needs neither YAML nor pydantic: it works from the plain data a :class:`Validated`
+holds (which is what the start-up cache stores), so a cached filter costs only this step.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ..rules import EntitySpec, Rule
+
+
+def glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
+
+
+def lookup(dotted: str) -> Any:
+    """The object at ``dotted`` if its module is already imported (never imports anything)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        value: Any = module
+        try:
+            for name in parts[cut:]:
+                value = getattr(value, name)
+        except AttributeError:
+            return None
+        return value
+    return None
+
+
+class FunctionSelection:
+    """``module:qualname`` globs."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = [(text, glob(text.partition(":")[0]), glob(text.partition(":")[2])) for text in patterns]
+
+    def may_match_module(self, module: str) -> bool:
+        return any(module_re.match(module) for _, module_re, _ in self.patterns)
+
+    def matches(self, module: str, qualname: str, module_globals: dict[str, Any]) -> str | None:
+        for text, module_re, qualname_re in self.patterns:
+            if module_re.match(module) and qualname_re.match(qualname):
+                return repr(text)
+        return None
+
+
+class MethodSelection:
+    """Methods (name globs) defined in classes deriving from ``base``, in ``modules`` globs.
+
+    The class is found from the module's globals by the qualified name, so a subclass defined
+    in the user's script (``__main__``) or package is recognised; ``base`` is only looked up in
+    modules already imported (a class deriving from it implies its module is loaded).
+    """
+
+    def __init__(self, methods: list[str], base: str, modules: list[str] | None) -> None:
+        self.methods = [glob(method) for method in methods]
+        self.method_text = ", ".join(methods)
+        self.base = base
+        self.modules = None if modules is None else [glob(module) for module in modules]
+
+    def may_match_module(self, module: str) -> bool:
+        return self.modules is None or any(module_re.match(module) for module_re in self.modules)
+
+    def matches(self, module: str, qualname: str, module_globals: dict[str, Any]) -> str | None:
+        owner, dot, method = qualname.rpartition(".")
+        if not dot or not any(method_re.match(method) for method_re in self.methods):
+            return None
+        if not self.may_match_module(module):
+            return None
+        cls: Any = module_globals.get(owner.split(".", 1)[0])
+        for name in owner.split(".")[1:]:
+            cls = getattr(cls, name, None)
+        base = lookup(self.base)
+        if not (isinstance(cls, type) and isinstance(base, type)):
+            return None
+        try:
+            derives = issubclass(cls, base)
+        except TypeError:
+            return None
+        return f"{method} of {cls.__qualname__}, a subclass of {self.base}" if derives else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One include (with its rule) or exclude (rule None), in the order it was written."""
+
+    selection: FunctionSelection | MethodSelection
+    rule: Rule | None
+    origin: str  # "file:line"
+
+
+def compile_filter(label: str, data: dict[str, Any], activity_lines: list[int], exclude_lines: list[int]) -> list[Entry]:
+    """A file's entries: its activities, then its excludes (so a file's excludes win within it)."""
+    entities = data["entities"]
+    nested_default = data["defaults"]["nested"]
+    entries = []
+    for activity, line in zip(data["activities"], activity_lines):
+        if activity["function"]:
+            selection: FunctionSelection | MethodSelection = FunctionSelection(activity["function"])
+        else:
+            selection = MethodSelection(activity["methods"], activity["of"], activity["modules"])
+        origin = f"{label}:{line}"
+        entries.append(Entry(selection, _rule(activity, entities, nested_default, origin), origin))
+    for pattern, line in zip(data["exclude"], exclude_lines):
+        entries.append(Entry(FunctionSelection([pattern]), None, f"{label}:{line}"))
+    return entries
+
+
+def _rule(activity: dict[str, Any], entities: dict[str, Any], nested_default: bool, origin: str) -> Rule:
+    arguments: tuple[str, ...] | None = None
+    on_self: list[str] = []
+    described: dict[str, dict[str, Any]] = {}
+    if activity["parameters"] != "all":
+        names = []
+        for parameter in [] if activity["parameters"] == "none" else activity["parameters"]:
+            spec = _parameter(parameter)
+            value = spec["value"]
+            if value.startswith("self."):
+                key = value[len("self."):]
+                on_self.append(key)
+            else:
+                key = value
+                names.append(value)
+            if len(spec) > 1:
+                described[key] = _clean({k: v for k, v in spec.items() if k != "value"})
+        arguments = tuple(names)
+    results = [_parameter(parameter) for parameter in activity["results"]]
+    description = {
+        "activity": _clean({k: activity[k] for k in ("name", "description", "docurl", "type", "subtype")}),
+        "parameters": described,
+        "results": {r["value"]: _clean({k: v for k, v in r.items() if k != "value"}) for r in results if len(r) > 1},
+        "used": {s["role"]: _usage(s, entities) for s in activity["used"]},
+        "generated": {s["role"]: _usage(s, entities) for s in activity["generated"]},
+        "origin": origin,
+    }
+    return Rule(
+        name="",
+        rule_id=origin,
+        parameters=arguments,
+        self_parameters=tuple(on_self),
+        used=tuple(_entity(s, entities) for s in activity["used"]),
+        generated=tuple(_entity(s, entities) for s in activity["generated"]),
+        nested=nested_default if activity["nested"] is None else activity["nested"],
+        result_parameters=tuple(r["value"] for r in results),
+        description={k: v for k, v in description.items() if v},
+    )
+
+
+def _parameter(parameter: str | dict[str, Any]) -> dict[str, Any]:
+    return {"value": parameter} if isinstance(parameter, str) else _clean(parameter)
+
+
+def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def _entity(spec: dict[str, Any], entities: dict[str, Any]) -> EntitySpec:
+    described = entities.get(spec["entity"]) or {} if spec["entity"] else {}
+    multiplicity = spec["multiplicity"]
+    return EntitySpec(
+        role=spec["role"],
+        source=spec["source"],
+        kind=spec["kind"] or described.get("kind") or "PythonObject",
+        entity_type=spec["entity"],
+        members=spec["members"] or described.get("members"),
+        description=spec["description"],
+        multiplicity=None if multiplicity is None else str(multiplicity),
+        index=spec["index"] or described.get("index"),
+    )
+
+
+def _usage(spec: dict[str, Any], entities: dict[str, Any]) -> dict[str, Any]:
+    """Usage/GenerationDescription with its EntityDescription, for exporters."""
+    usage = _clean({"description": spec["description"], "multiplicity": spec["multiplicity"]})
+    if spec["entity"]:
+        entity = entities.get(spec["entity"]) or {}
+        usage["entity"] = _clean({"name": spec["entity"], "description": entity.get("description"),
+                                  "docurl": entity.get("docurl"), "contentType": entity.get("content_type")})
+    return usage

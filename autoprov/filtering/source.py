@@ -1,0 +1,123 @@
+"""Read one filter file safely: bounded size, text only, no aliases, a mapping at the top.
+
+Filter files may come from anywhere (a colleague's repository, an environment variable), so they
+are parsed with PyYAML's safe loader only, aliases are refused outright (so "billion laughs"
+expansion cannot happen), and the composed node tree is kept so every later error can name the
+line and column of the offending key or value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import FilterError
+
+MAX_BYTES = 1024 * 1024  # a filter is tens of kilobytes; a megabyte is already absurd
+Location = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A 1-based line and column in a filter file."""
+
+    line: int
+    column: int
+
+
+@dataclass
+class FilterText:
+    """The parsed content of one filter file, with where each key and value sits in it."""
+
+    label: str  # how messages name the file (shipped name or path)
+    data: dict[str, Any]
+    marks: dict[Location, Mark]  # path of a value -> its position
+    key_marks: dict[Location, Mark]  # path of a mapping key -> the key's position
+
+    def mark_of(self, location: Location, key: bool = False) -> Mark:
+        """The closest known position of ``location`` (its nearest ancestor when unknown)."""
+        table = self.key_marks if key else self.marks
+        while location:
+            if location in table:
+                return table[location]
+            if location in self.marks:
+                return self.marks[location]
+            location = location[:-1]
+        return self.marks.get((), Mark(1, 1))
+
+
+def fail(label: str, mark: Mark | None, message: str) -> FilterError:
+    """The one-line error every filter problem becomes: ``file:line:column: message``."""
+    where = f"{label}:{mark.line}:{mark.column}" if mark else label
+    return FilterError(f"filter {where}: {message}")
+
+
+def _mark(node_mark: yaml.Mark) -> Mark:
+    return Mark(node_mark.line + 1, node_mark.column + 1)
+
+
+def read_bytes(path: Path, label: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise fail(label, None, f"file is {size} bytes, more than the {MAX_BYTES} bytes a filter may have")
+        return path.read_bytes()
+    except OSError as error:
+        raise fail(label, None, f"cannot read the file ({error.strerror or error})") from None
+
+
+def parse(raw: bytes, label: str) -> FilterText:
+    """Decode, parse and compose ``raw``; refuse anything that is not a small YAML mapping."""
+    if len(raw) > MAX_BYTES:
+        raise fail(label, None, f"file is {len(raw)} bytes, more than the {MAX_BYTES} bytes a filter may have")
+    if b"\0" in raw:
+        raise fail(label, None, "binary file (contains NUL bytes), not a YAML filter")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise fail(label, None, f"not UTF-8 text (byte {error.start}), not a YAML filter") from None
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise fail(label, _mark(event.start_mark), f"YAML alias '*{event.anchor}' is not allowed in filters (write the value out)")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = _mark(error.problem_mark) if error.problem_mark else None
+        raise fail(label, mark, f"invalid YAML: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise fail(label, None, f"invalid YAML: {error}") from None
+    if node is None:
+        raise fail(label, None, "empty file: a filter is a mapping with 'activities' (see docs/filters.md)")
+    if not isinstance(node, yaml.MappingNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+        raise fail(label, _mark(node.start_mark), f"the file holds {kind}; a filter is a mapping with 'activities'")
+    marks: dict[Location, Mark] = {}
+    key_marks: dict[Location, Mark] = {}
+    _walk(node, (), marks, key_marks, label)
+    try:
+        data = yaml.SafeLoader(text).construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = _mark(error.problem_mark) if error.problem_mark else None
+        raise fail(label, mark, f"invalid YAML: {error.problem}") from None
+    return FilterText(label, data, marks, key_marks)
+
+
+def _walk(node: yaml.Node, location: Location, marks: dict, key_marks: dict, label: str) -> None:
+    marks[location] = _mark(node.start_mark)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise fail(label, _mark(key_node.start_mark), "a mapping key must be a plain name")
+            key = key_node.value
+            if key in seen:
+                raise fail(label, _mark(key_node.start_mark), f"key '{key}' appears twice in the same mapping")
+            seen.add(key)
+            key_marks[location + (key,)] = _mark(key_node.start_mark)
+            _walk(value_node, location + (key,), marks, key_marks, label)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, location + (index,), marks, key_marks, label)

@@ -1,0 +1,116 @@
+"""Where filters come from and in which order they compose.
+
+Order, earliest first (later entries override earlier ones): the ``filters`` of
+``[tool.autoprov]`` in the nearest ``pyproject.toml``, then ``AUTOPROV_FILTERS`` (``os.pathsep``
+separated), then each ``--filter``.  When none of those names a filter, the shipped ``gammapy``
+filter is used if gammapy is installed (found with ``find_spec``: importing gammapy would cost
+seconds at start-up).  A name without a path separator or ``.yaml`` suffix is a shipped filter
+(``filters/<name>.yaml``); ``none`` is the empty filter.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FilterError
+from .compiler import Entry, compile_filter
+
+SHIPPED_PACKAGE = "autoprov.shipped_filters"
+NO_FILTER = "none"
+DEFAULT_FILTER = "gammapy"
+
+
+@dataclass(frozen=True)
+class FilterRef:
+    """One filter to load: a shipped name or a file, and where it was asked for."""
+
+    spec: str
+    origin: str  # "--filter", "AUTOPROV_FILTERS", "pyproject.toml path", "default"
+    base: Path  # relative file names are relative to this directory
+
+
+def shipped_names() -> list[str]:
+    files = importlib.resources.files(SHIPPED_PACKAGE)
+    return sorted(entry.name[: -len(".yaml")] for entry in files.iterdir() if entry.name.endswith(".yaml"))
+
+
+def is_file_spec(spec: str) -> bool:
+    return os.sep in spec or "/" in spec or spec.endswith((".yaml", ".yml"))
+
+
+def requested(cli: list[str] | None, cwd: Path | None = None, environ: dict[str, str] | None = None) -> list[FilterRef]:
+    """The filters of a run in composition order (the default only when nothing is asked for)."""
+    cwd = cwd or Path.cwd()
+    environ = os.environ if environ is None else environ
+    refs = _from_pyproject(cwd)
+    refs += [FilterRef(spec, "AUTOPROV_FILTERS", cwd) for spec in environ.get("AUTOPROV_FILTERS", "").split(os.pathsep) if spec]
+    refs += [FilterRef(spec, "--filter", cwd) for spec in cli or ()]
+    if not refs and importlib.util.find_spec(DEFAULT_FILTER) is not None:
+        refs.append(FilterRef(DEFAULT_FILTER, "default (gammapy is installed)", cwd))
+    return refs
+
+
+def _from_pyproject(cwd: Path) -> list[FilterRef]:
+    for directory in (cwd, *cwd.parents):
+        path = directory / "pyproject.toml"
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise FilterError(f"filter {path}: cannot read it ({error})") from None
+        if "tool.autoprov" not in text:
+            return []
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            try:
+                import tomli as tomllib  # type: ignore[no-redef]
+            except ImportError:
+                raise FilterError(f"filter {path}: reading [tool.autoprov] on Python 3.10 needs the 'tomli' package") from None
+        try:
+            settings = tomllib.loads(text).get("tool", {}).get("autoprov", {})
+        except tomllib.TOMLDecodeError as error:
+            raise FilterError(f"filter {path}: invalid TOML ({error})") from None
+        filters = settings.get("filters", [])
+        if isinstance(filters, str):
+            filters = [filters]
+        if not isinstance(filters, list) or not all(isinstance(item, str) for item in filters):
+            raise FilterError(f"filter {path}: [tool.autoprov] filters must be a list of filter names or files")
+        return [FilterRef(spec, str(path), directory) for spec in filters]
+    return []
+
+
+def read(ref: FilterRef) -> tuple[str, bytes]:
+    """(label for messages, raw bytes) of a filter."""
+    from .source import read_bytes
+
+    if is_file_spec(ref.spec) or (ref.base / ref.spec).is_file():
+        path = Path(ref.spec) if os.path.isabs(ref.spec) else ref.base / ref.spec
+        return ref.spec, read_bytes(path, ref.spec)
+    names = shipped_names()
+    if ref.spec not in names:
+        raise FilterError(f"filter {ref.spec!r} (from {ref.origin}): no such file and no shipped filter of that name; shipped: {', '.join(names)}")
+    return ref.spec, importlib.resources.files(SHIPPED_PACKAGE).joinpath(f"{ref.spec}.yaml").read_bytes()
+
+
+def load(ref: FilterRef, use_cache: bool = True) -> list[Entry]:
+    """The entries of one filter, validated (from the cache when this exact file passed before)."""
+    if ref.spec == NO_FILTER:
+        return []
+    from . import cache
+
+    label, raw = read(ref)
+    validated = cache.load(raw, label) if use_cache else None
+    if validated is None:
+        from .source import parse
+        from .validate import validate
+
+        validated = validate(parse(raw, label))
+        if use_cache:
+            cache.store(raw, validated)
+    return compile_filter(validated.label, validated.data, validated.activity_lines, validated.exclude_lines)
