@@ -22,10 +22,10 @@ from .errors import AutoprovError, UsageError
 from .files import HASH_ALGORITHMS
 from .runner import Outcome, PyRunner, exit_code_of
 
-SUBCOMMANDS = ("run", "list", "events")
+SUBCOMMANDS = ("run", "list", "events", "export", "graph", "show")
 DEBUG_TOPICS = ("engine", "filter", "events")
 # Options of `run` that take a value: used to find where the program's own arguments begin.
-VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "-m")
+VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "-m")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +42,8 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hash", default="xxh3_128", choices=HASH_ALGORITHMS, help="file digest algorithm")
     parser.add_argument("--debug", action="append", default=[], metavar="TOPIC", help=f"comma list of {', '.join(DEBUG_TOPICS)}")
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr at exit")
+    parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl (default all)")
+    parser.add_argument("--graph", default=None, metavar="FMT", help="graph images: svg,png,pdf or none (default svg when Graphviz is installed)")
     parser.add_argument("-m", dest="module", default=None, metavar="MODULE", help="run a module as `python -m` does")
     return parser
 
@@ -81,6 +83,18 @@ def main(argv: list[str] | None = None) -> int:
             return run_command(argv)
         if command == "list":
             return list_command(argv)
+        if command == "export":
+            from .export.cli import export_command
+
+            return export_command(argv)
+        if command == "graph":
+            from .export.cli import graph_command
+
+            return graph_command(argv)
+        if command == "show":
+            from .export.cli import show_command
+
+            return show_command(argv)
         return events_command(argv)
     except AutoprovError as error:
         print(f"autoprov: error: {error}", file=sys.stderr)
@@ -91,7 +105,7 @@ def _usage() -> str:
     return (
         "usage: python -m autoprov [options] script.py [args...]\n"
         "       python -m autoprov [options] -m module [args...]\n"
-        "       autoprov run|list|events ...\n\n" + run_parser().format_help()
+        "       autoprov run|list|events|export|graph|show ...\n\n" + run_parser().format_help()
     )
 
 
@@ -124,10 +138,12 @@ def run_command(argv: list[str]) -> int:
 
 def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) -> Any:
     """Start capture; if autoprov itself cannot, say so once and let the program run anyway."""
+    from .export.cli import ExportStep, parse_formats, parse_graphs
     from .session import Capture
 
     info = {"program": runner.target, "module": runner.as_module, "program_args": runner.args}
-    capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info)
+    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph))
+    capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info, post_run=[export])
     try:
         capture.start()
     except AutoprovError as error:
@@ -156,8 +172,10 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
             run_dir = capture.stop(outcome.status, exit_code)
             if "events" in debug and run_dir is not None:
                 _print_events(run_dir)
+            summary = capture.post_run[0].summary(run_dir) if run_dir is not None else []
             if not options.quiet and run_dir is not None:
-                print(f"autoprov: {capture.run_id}: {capture.recorder.activity_count} activities -> {run_dir}", file=sys.stderr)
+                for line in summary or [f"autoprov: {capture.run_id}: {capture.recorder.activity_count} activities -> {run_dir}"]:
+                    print(line, file=sys.stderr)
         except Exception as fault:
             print(f"autoprov: the record could not be completed ({type(fault).__name__}: {fault})", file=sys.stderr)
     if isinstance(error, SystemExit):

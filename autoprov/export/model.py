@@ -1,0 +1,238 @@
+"""Read a run's events once into a compact, PROV-neutral model of what happened.
+
+This is the only place that interprets the event format (:mod:`autoprov.events`); the PROV
+builder, the streaming writer, the graph and the summary all start from a :class:`RunModel`.
+It holds small tuples, not ``prov.model`` objects, so a run of 100,000 activities fits in a
+few hundred megabytes and is read in seconds.
+
+Entity keys are tuples: ``("obj", k)`` for a Python object, ``("file", path, version)`` for one
+version of a file, ``("path", path)`` for a path whose content is unknown (a directory, a file
+named as an argument but never opened).  ``None`` as an activity means the run itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import events
+from ..eventlog import read_events
+
+EntityKey = tuple
+
+
+@dataclass(slots=True)
+class Activity:
+    act: int
+    parent: int | None
+    name: str
+    rule: str
+    start: int
+    thread: str
+    params: dict[str, Any]
+    end: int | None = None
+    status: str = "incomplete"
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Link:
+    """``used`` or ``wasGeneratedBy`` between an activity (None: the run) and an entity."""
+
+    act: int | None
+    role: str
+    entity: EntityKey
+    time: int | None
+
+
+@dataclass
+class RunModel:
+    run_id: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+    start: int | None = None
+    end: int | None = None
+    status: str = "incomplete"
+    exit_code: int | None = None
+    exit_info: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+    activities: dict[int, Activity] = field(default_factory=dict)
+    descriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: dict[int, dict[str, Any]] = field(default_factory=dict)
+    members: list[tuple[int, int]] = field(default_factory=list)
+    used: list[Link] = field(default_factory=list)
+    generated: list[Link] = field(default_factory=list)
+    derived: list[tuple[EntityKey, EntityKey, int | None]] = field(default_factory=list)  # (out, in, act): copies
+    invalidated: list[tuple[EntityKey, int | None, int]] = field(default_factory=list)
+    digests: dict[tuple[str, int], tuple[str, str | None, int | None, int | None]] = field(default_factory=dict)
+
+    @property
+    def entity_count(self) -> int:
+        keys = {link.entity for link in self.used} | {link.entity for link in self.generated}
+        keys.update(("obj", k) for k in self.objects)
+        return len(keys)
+
+
+def load(run_dir: Path | str) -> RunModel:
+    """The model of the run stored in ``run_dir`` (works on a log without EXIT: status incomplete)."""
+    return build(read_events(run_dir))
+
+
+def build(stream: Iterable[list | tuple]) -> RunModel:
+    builder = _Builder()
+    for event in stream:
+        handler = builder.handlers.get(event[0])
+        if handler is not None:  # unknown kinds and extra trailing fields are for newer readers
+            handler(*event[1:])
+    builder.finish()
+    return builder.model
+
+
+class _Builder:
+    """Folds events into a RunModel; file roles and versions need a little state."""
+
+    def __init__(self) -> None:
+        self.model = RunModel()
+        self.fileargs: dict[tuple[int, str], tuple[str, str]] = {}  # (act, path) -> (role, direction)
+        self.seen: set[tuple[str, int | None, EntityKey]] = set()
+        self.version: dict[str, int] = {}  # path -> current version, as the FileTracker counts
+        self.handlers = {
+            events.RUN: self.run, events.ACT: self.act, events.END: self.end, events.USE: self.use,
+            events.GEN: self.gen, events.OBJ: self.obj, events.MEMBER: self.member,
+            events.FILEARG: self.filearg, events.FILE: self.file, events.DIGEST: self.digest,
+            events.ERROR: self.error, events.DESC: self.desc, events.ENV: self.env, events.EXIT: self.exit,
+        }
+
+    # -- run and activities ------------------------------------------------------------------
+
+    def run(self, run_id: str, t: int, info: dict, *_: Any) -> None:
+        self.model.run_id, self.model.start, self.model.info = run_id, t, info
+
+    def act(self, act: int, parent: int | None, name: str, rule: str, t: int, thread: str, params: dict, *_: Any) -> None:
+        self.model.activities[act] = Activity(act, parent, name, rule, t, thread, params or {})
+
+    def end(self, act: int, t: int, status: str, error: str | None, *_: Any) -> None:
+        activity = self.model.activities.get(act)
+        if activity is not None and activity.end is None:
+            activity.end, activity.status, activity.error = t, status, error
+
+    def desc(self, name: str, description: dict, *_: Any) -> None:
+        self.model.descriptions[name] = description or {}
+
+    def env(self, environment: dict, *_: Any) -> None:
+        self.model.environment = environment
+
+    def error(self, component: str, message: str, *_: Any) -> None:
+        self.model.errors.append(f"{component}: {message}")
+
+    def exit(self, t: int, status: str, exit_code: int | None, info: dict, *_: Any) -> None:
+        model = self.model
+        model.end, model.status, model.exit_code, model.exit_info = t, status, exit_code, info or {}
+
+    # -- objects -------------------------------------------------------------------------------
+
+    def _link(self, into: list[Link], kind: str, act: int | None, role: str, key: EntityKey, t: int | None) -> None:
+        if (kind, act, key) not in self.seen:  # one relation per activity and entity
+            self.seen.add((kind, act, key))
+            into.append(Link(act, str(role), key, t))
+
+    def use(self, act: int, role: str, obj: int, t: int, *_: Any) -> None:
+        self._link(self.model.used, "used", act, role, ("obj", obj), t)
+
+    def gen(self, act: int, role: str, obj: int, t: int, *_: Any) -> None:
+        self._link(self.model.generated, "gen", act, role, ("obj", obj), t)
+
+    def obj(self, obj: int, description: dict, *_: Any) -> None:
+        self.model.objects[obj] = description or {}
+
+    def member(self, collection: int, member: int, *_: Any) -> None:
+        self.model.members.append((collection, member))
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def filearg(self, act: int, role: str, path: str, direction: str, *_: Any) -> None:
+        self.fileargs[(act, path)] = (role, direction)
+
+    def digest(self, path: str, version: int, algorithm: str, hexdigest: str | None, size: int | None, mtime: int | None, *_: Any) -> None:
+        self.model.digests[(path, version)] = (algorithm, hexdigest, size, mtime)
+
+    def _role(self, act: int | None, path: str, default: str) -> str:
+        named = self.fileargs.get((act, path)) if act is not None else None
+        return named[0] if named else default
+
+    def file(self, act: int | None, op: str, path: str, t: int, extra: Any, *_: Any) -> None:
+        model = self.model
+        if op == "read":
+            self.version[path] = extra
+            self._link(model.used, "used", act, self._role(act, path, "read"), ("file", path, extra), t)
+        elif op in ("write", "update"):
+            previous = self.version.get(path, 0)
+            self.version[path] = extra
+            key = ("file", path, extra)
+            if op == "update" and (path, previous) in model.digests:  # changed in place: a revision
+                before = ("file", path, previous)
+                self._link(model.used, "used", act, "updated", before, t)
+                model.derived.append((key, before, act))
+            self._link(model.generated, "gen", act, self._role(act, path, op), key, t)
+        elif op in ("rename", "copy"):
+            self._transfer(act, op, path, extra, t)
+        elif op == "remove" and path in self.version:
+            model.invalidated.append((("file", path, self.version[path]), act, t))
+
+    def _transfer(self, act: int | None, op: str, source: str, destination: str, t: int) -> None:
+        """A rename or copy: the FileTracker gave the destination a new version with the source's digest."""
+        model = self.model
+        new_version = self.version.get(destination, 0) + 1
+        if (destination, new_version) in model.digests:
+            source_key: EntityKey = ("file", source, self.version.setdefault(source, 0))
+            target_key: EntityKey = ("file", destination, new_version)
+            self.version[destination] = new_version
+        else:  # a directory: no versions, no digests
+            source_key, target_key = ("path", source), ("path", destination)
+        self._link(model.used, "used", act, "source", source_key, t)
+        self._link(model.generated, "gen", act, "renamed" if op == "rename" else "copy", target_key, t)
+        model.derived.append((target_key, source_key, act))
+        if op == "rename":
+            model.invalidated.append((source_key, act, t))
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """File arguments that the activity never opened itself: link what its nested calls opened."""
+        model = self.model
+        opened: dict[str, list[tuple[str, Link]]] = {}
+        for kind, links in (("used", model.used), ("gen", model.generated)):
+            for link in links:
+                if link.entity[0] == "file":
+                    opened.setdefault(link.entity[1], []).append((kind, link))
+        direct = {(link.act, link.entity[1]) for link in (*model.used, *model.generated) if link.entity[0] == "file"}
+        for (act, path), (role, direction) in self.fileargs.items():
+            if (act, path) in direct:
+                continue
+            start = model.activities[act].start if act in model.activities else None
+            found = [(kind, link) for kind, link in opened.get(path, ()) if self._inside(link.act, act)]
+            generated = [link for kind, link in found if kind == "gen"]
+            read = [link for kind, link in found if kind == "used"]
+            if direction == "generated" and generated:
+                self._link(model.generated, "gen", act, role, generated[-1].entity, generated[-1].time)
+            elif read:
+                self._link(model.used, "used", act, role, read[0].entity, read[0].time)
+            elif generated:
+                self._link(model.generated, "gen", act, role, generated[-1].entity, generated[-1].time)
+            elif (path, 0) in model.digests:
+                self._link(model.used, "used", act, role, ("file", path, 0), start)
+            elif direction == "generated":
+                self._link(model.generated, "gen", act, role, ("path", path), start)
+            else:
+                self._link(model.used, "used", act, role, ("path", path), start)
+
+    def _inside(self, act: int | None, ancestor: int) -> bool:
+        activities = self.model.activities
+        while act is not None:
+            if act == ancestor:
+                return True
+            parent = activities.get(act)
+            act = parent.parent if parent is not None else None
+        return False

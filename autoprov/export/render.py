@@ -1,0 +1,40 @@
+"""Render DOT text with Graphviz's ``dot`` program, with a time limit.
+
+Layout is the slow part of drawing provenance, so rendering runs in a child process that is
+killed after ``timeout`` seconds; a missing ``dot`` or a timeout is reported, never raised into
+the user's run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+GRAPH_FORMATS = ("svg", "png", "pdf")
+RENDER_TIMEOUT = 60.0
+MISSING = "Graphviz `dot` was not found: graph.dot written, no image (install graphviz, e.g. `apt-get install graphviz`)"
+
+
+class RenderError(Exception):
+    """Graphviz is missing, failed or took too long."""
+
+
+def dot_program() -> str | None:
+    return shutil.which("dot")
+
+
+def render(dot_text: str, fmt: str, timeout: float = RENDER_TIMEOUT) -> bytes:
+    """The image bytes of ``dot_text`` in ``fmt`` (svg, png or pdf)."""
+    if fmt not in GRAPH_FORMATS:
+        raise RenderError(f"unknown graph format {fmt!r}; choose from {', '.join(GRAPH_FORMATS)}")
+    program = dot_program()
+    if program is None:
+        raise RenderError(MISSING)
+    try:
+        done = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"Graphviz did not lay out the graph within {timeout:g} s; graph.dot is written") from None
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RenderError(f"Graphviz failed ({message[-1] if message else f'status {done.returncode}'})")
+    return done.stdout

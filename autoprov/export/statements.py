@@ -1,0 +1,336 @@
+"""The record model: a :class:`RunModel` as a stream of PROV statements (see ``docs/record.md``).
+
+A statement is ``(kind, identifier, formal, attributes)``: the PROV-N record kind, its id text
+(``None`` for relations, which are anonymous), its formal attributes by PROV-JSON name
+(``prov:activity``, ``prov:time``, ...; ids as :class:`QName`, times as ``datetime``), and its
+other attributes as ``(name, value)`` pairs (a name may repeat: several ``prov:type`` values).
+Statements come grouped by kind, so a writer can stream them; :mod:`.provdoc` turns them into a
+``prov.model`` document and :mod:`.provjson` writes PROV-JSON directly, and a test proves both
+give the same document.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator
+from os.path import basename
+from typing import Any
+
+from .. import __version__
+from .model import EntityKey, RunModel
+from .names import QName, local, run_namespace, utc
+
+Statement = tuple[str, "str | None", dict[str, Any], list[tuple[str, Any]]]
+SESSION = "run:session"
+ENVIRONMENT = "run:environment"
+# DESC event fields (autoprov.filtering.compiler) -> IVOA ActivityDescription attributes.
+DESCRIPTION_KEYS = {"description": "voprov:description", "docurl": "voprov:doculink", "type": "voprov:type", "subtype": "voprov:subtype"}
+DESCRIPTION_PARTS = {
+    "parameters": "voprov:parameterDescriptions", "used": "voprov:usageDescriptions",
+    "generated": "voprov:generationDescriptions", "results": "autoprov:resultDescriptions", "origin": "autoprov:filter",
+}
+KINDS = (
+    "entity", "activity", "agent", "used", "wasGeneratedBy", "wasStartedBy", "wasAssociatedWith",
+    "actedOnBehalfOf", "wasDerivedFrom", "wasInvalidatedBy", "hadMember",
+)
+
+
+def attribute_value(value: Any) -> Any:
+    """A JSON-ready rendering as a PROV attribute value: scalars typed, structures as JSON text."""
+    if isinstance(value, (bool, int, float, str)):
+        return value if not isinstance(value, float) or value == value else repr(value)
+    if value is None:
+        return "None"
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+
+
+def namespaces(model: RunModel) -> dict[str, str]:
+    from .names import NAMESPACES
+
+    return {**NAMESPACES, "run": run_namespace(model.run_id or "unknown")}
+
+
+class EntityIds:
+    """Entity key -> id.  A file version is named by its content digest when that name is free."""
+
+    def __init__(self, model: RunModel) -> None:
+        self.model = model
+        self.ids: dict[EntityKey, str] = {}
+        self.by_content: dict[str, EntityKey] = {}
+        self._counter = 0
+
+    def __getitem__(self, key: EntityKey) -> str:
+        name = self.ids.get(key)
+        if name is None:
+            name = self.ids[key] = self._new(key)
+        return name
+
+    def _new(self, key: EntityKey) -> str:
+        if key[0] == "obj":
+            return f"run:obj_{key[1]}"
+        digest = self.model.digests.get((key[1], key[2])) if key[0] == "file" else None
+        if digest is not None and digest[1] is not None:
+            return self.content(f"{digest[0]}_{digest[1]}", key)
+        self._counter += 1
+        return f"run:{key[0]}_{self._counter}"
+
+    def content(self, content: str, key: EntityKey) -> str:
+        """``file:<alg>_<hex>``, shared by runs; another path or version with the same content is run-local."""
+        if self.by_content.setdefault(content, key) == key:
+            return f"file:{content}"
+        self._counter += 1
+        return f"run:file_{content}_{self._counter}"
+
+
+def statements(model: RunModel) -> Iterator[Statement]:
+    """Every statement of the run's record, grouped by kind in :data:`KINDS` order."""
+    ids = EntityIds(model)
+    script = _script_id(model, ids)
+    yield from _entities(model, ids, script)
+    yield from _activities(model)
+    yield from _agents(model)
+    yield from _links(model, ids)
+    yield from _started(model)
+    yield from _associations(model, script)
+    yield from _derivations(model, ids)
+    yield from _invalidations(model, ids)
+    for collection, member in model.members:
+        yield ("hadMember", None, {"prov:collection": QName(ids[("obj", collection)]), "prov:entity": QName(ids[("obj", member)])}, [])
+
+
+def _act_id(act: int | None) -> QName:
+    return QName(SESSION if act is None else f"run:act_{act}")
+
+
+def _script_id(model: RunModel, ids: EntityIds) -> str | None:
+    script = (model.environment or {}).get("script")
+    if not isinstance(script, dict) or not script.get("path"):
+        return None
+    if script.get("digest"):
+        return ids.content(f"{script['algorithm']}_{script['digest']}", ("file", script["path"], 0))
+    return "run:script"
+
+
+# -- entities ------------------------------------------------------------------------------------
+
+
+def _entities(model: RunModel, ids: EntityIds, script: str | None) -> Iterator[Statement]:
+    keys: dict[EntityKey, None] = dict.fromkeys(("obj", k) for k in model.objects)
+    for link in (*model.used, *model.generated):
+        keys[link.entity] = None
+    for out, source, _ in model.derived:
+        keys[out] = keys[source] = None
+    for entity, _, _ in model.invalidated:
+        keys[entity] = None
+    for collection, member in model.members:
+        keys[("obj", collection)] = keys[("obj", member)] = None
+    collections = {collection for collection, _ in model.members}
+    for key in keys:
+        if key[0] == "obj":
+            yield _object_entity(ids[key], model.objects.get(key[1], {}), key[1] in collections)
+        else:
+            identifier = ids[key]
+            if identifier != script:
+                yield _file_entity(identifier, key, model)
+    if script is not None:
+        yield _script_entity(script, model.environment["script"], model)
+    if model.environment is not None:
+        yield ("entity", ENVIRONMENT, {}, _environment_attributes(model.environment))
+    for name in dict.fromkeys(activity.name for activity in model.activities.values()):
+        yield _description_entity(name, model.descriptions.get(name, {}))
+
+
+def _object_entity(identifier: str, description: dict[str, Any], collection: bool) -> Statement:
+    attributes: list[tuple[str, Any]] = [("prov:type", QName("autoprov:PythonObject"))]
+    if collection:
+        attributes.append(("prov:type", QName("prov:Collection")))
+    python_type = str(description.get("type", "object"))
+    attributes.append(("prov:label", str(description.get("name") or python_type.rsplit(".", 1)[-1])))
+    for key, value in description.items():
+        attributes.append(("autoprov:python_type" if key == "type" else f"autoprov:{local(key)}", attribute_value(value)))
+    return ("entity", identifier, {}, attributes)
+
+
+def _file_attributes(path: str, digest: tuple | None) -> list[tuple[str, Any]]:
+    attributes: list[tuple[str, Any]] = [
+        ("prov:type", QName("autoprov:File")), ("prov:label", basename(path) or path), ("prov:location", path),
+    ]
+    if digest is not None:
+        algorithm, hexdigest, size, mtime = digest
+        if hexdigest is not None:
+            attributes += [("autoprov:digest", hexdigest), ("autoprov:digest_type", algorithm)]
+        if size is not None:
+            attributes.append(("autoprov:size", size))
+        if mtime is not None:
+            attributes.append(("autoprov:mtime", utc(mtime)))
+    return attributes
+
+
+def _file_entity(identifier: str, key: EntityKey, model: RunModel) -> Statement:
+    if key[0] == "path":
+        return ("entity", identifier, {}, [("prov:type", QName("autoprov:Path")), ("prov:label", basename(key[1]) or key[1]), ("prov:location", key[1])])
+    attributes = _file_attributes(key[1], model.digests.get((key[1], key[2])))
+    attributes.append(("autoprov:version", key[2]))
+    return ("entity", identifier, {}, attributes)
+
+
+def _script_entity(identifier: str, script: dict[str, Any], model: RunModel) -> Statement:
+    digest = (script.get("algorithm"), script.get("digest"), script.get("size"), script.get("mtime_ns"))
+    attributes = _file_attributes(script["path"], digest)
+    attributes.append(("prov:type", QName("prov:Plan")))
+    return ("entity", identifier, {}, attributes)
+
+
+def _environment_attributes(environment: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The environment as flat, queryable attributes (``environment.json`` has all of it)."""
+    attributes: list[tuple[str, Any]] = [("prov:type", QName("autoprov:Environment")), ("prov:label", "environment")]
+    for section in ("platform", "python", "git"):
+        values = environment.get(section)
+        if isinstance(values, dict):
+            for key, value in values.items():
+                if key != "version_string":
+                    attributes.append((f"autoprov:{section}_{local(key)}", attribute_value(value)))
+    for key in ("user", "hostname", "cwd"):
+        if key in environment:
+            attributes.append((f"autoprov:{key}", attribute_value(environment[key])))
+    for key in ("packages", "environment_variables", "argv"):
+        if key in environment:
+            attributes.append((f"autoprov:{key}", attribute_value(environment[key])))
+    return attributes
+
+
+def _description_entity(name: str, description: dict[str, Any]) -> Statement:
+    """The IVOA ActivityDescription of the calls named ``name``, from the filter's DESC event."""
+    activity = description.get("activity") or {}
+    attributes: list[tuple[str, Any]] = [
+        ("prov:type", QName("voprov:ActivityDescription")), ("voprov:name", name),
+        ("prov:label", str(activity.get("name") or name.rsplit(".", 1)[-1])),
+    ]
+    for key, target in DESCRIPTION_KEYS.items():
+        if activity.get(key) is not None:
+            attributes.append((target, attribute_value(activity[key])))
+    for key, target in DESCRIPTION_PARTS.items():
+        if description.get(key):
+            attributes.append((target, attribute_value(description[key])))
+    return ("entity", description_id(name), {}, attributes)
+
+
+def description_id(name: str) -> str:
+    return f"desc:{local(name)}"
+
+
+# -- activities and agents -----------------------------------------------------------------------
+
+
+def _activities(model: RunModel) -> Iterator[Statement]:
+    yield _session(model)
+    for activity in model.activities.values():
+        formal: dict[str, Any] = {"prov:startTime": utc(activity.start)}
+        if activity.end is not None:
+            formal["prov:endTime"] = utc(activity.end)
+        attributes: list[tuple[str, Any]] = [
+            ("prov:type", QName("autoprov:Call")), ("prov:label", activity.name),
+            ("voprov:activityDescription", QName(description_id(activity.name))),
+            ("autoprov:status", activity.status), ("autoprov:rule", activity.rule), ("autoprov:thread", activity.thread),
+        ]
+        if activity.error:
+            attributes.append(("autoprov:error", activity.error))
+        attributes += [(f"param:{local(name)}", attribute_value(value)) for name, value in activity.params.items()]
+        yield ("activity", _act_id(activity.act), formal, attributes)
+
+
+def _session(model: RunModel) -> Statement:
+    info = model.info
+    formal: dict[str, Any] = {}
+    if model.start is not None:
+        formal["prov:startTime"] = utc(model.start)
+    if model.end is not None:
+        formal["prov:endTime"] = utc(model.end)
+    program = str(info.get("program") or "session")
+    attributes: list[tuple[str, Any]] = [
+        ("prov:type", QName("autoprov:Run")), ("prov:label", f"run of {basename(program) or program}"),
+        ("autoprov:run_id", model.run_id), ("autoprov:status", model.status),
+        ("autoprov:command_line", shlex.join(str(arg) for arg in info.get("argv", []))),
+    ]
+    if model.exit_code is not None:
+        attributes.append(("autoprov:exit_code", model.exit_code))
+    for key in ("program", "cwd", "pid", "engine", "engine_reason", "hash_algorithm", "autoprov_version"):
+        if key in info:
+            attributes.append((f"autoprov:{key}", attribute_value(info[key])))
+    for key in ("duration", "cpu_time", "peak_rss"):
+        if key in model.exit_info:
+            attributes.append((f"autoprov:{key}", attribute_value(model.exit_info[key])))
+    if model.errors:
+        attributes.append(("autoprov:capture_errors", attribute_value(model.errors)))
+    return ("activity", SESSION, formal, attributes)
+
+
+def _user(model: RunModel) -> str:
+    user = (model.environment or {}).get("user")
+    return user if isinstance(user, str) and user else "unknown"
+
+
+def software_agent_id(model: RunModel) -> str:
+    return f"autoprov:{local('autoprov_' + str(model.info.get('autoprov_version', __version__)))}"
+
+
+def _agents(model: RunModel) -> Iterator[Statement]:
+    yield ("agent", f"user:{local(_user(model))}", {}, [("prov:type", QName("prov:Person")), ("prov:label", _user(model))])
+    version = str(model.info.get("autoprov_version", __version__))
+    yield ("agent", software_agent_id(model), {}, [("prov:type", QName("prov:SoftwareAgent")), ("prov:label", f"autoprov {version}"), ("autoprov:version", version)])
+
+
+def _associations(model: RunModel, script: str | None) -> Iterator[Statement]:
+    user = QName(f"user:{local(_user(model))}")
+    formal: dict[str, Any] = {"prov:activity": QName(SESSION), "prov:agent": user}
+    if script is not None:
+        formal["prov:plan"] = QName(script)
+    yield ("wasAssociatedWith", None, formal, [("prov:role", "user")])
+    software = QName(software_agent_id(model))
+    yield ("wasAssociatedWith", None, {"prov:activity": QName(SESSION), "prov:agent": software}, [("prov:role", "recorder")])
+    yield ("actedOnBehalfOf", None, {"prov:delegate": software, "prov:responsible": user, "prov:activity": QName(SESSION)}, [])
+
+
+# -- relations -----------------------------------------------------------------------------------
+
+
+def _links(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
+    if model.environment is not None:
+        yield ("used", None, {"prov:activity": QName(SESSION), "prov:entity": QName(ENVIRONMENT)}, [("prov:role", "environment")])
+    for link in model.used:
+        formal: dict[str, Any] = {"prov:activity": _act_id(link.act), "prov:entity": QName(ids[link.entity])}
+        if link.time is not None:
+            formal["prov:time"] = utc(link.time)
+        yield ("used", None, formal, [("prov:role", link.role)])
+    for link in model.generated:
+        formal = {"prov:entity": QName(ids[link.entity]), "prov:activity": _act_id(link.act)}
+        if link.time is not None:
+            formal["prov:time"] = utc(link.time)
+        yield ("wasGeneratedBy", None, formal, [("prov:role", link.role)])
+
+
+def _started(model: RunModel) -> Iterator[Statement]:
+    for activity in model.activities.values():
+        parent = activity.parent if activity.parent in model.activities else None
+        formal = {"prov:activity": _act_id(activity.act), "prov:starter": _act_id(parent), "prov:time": utc(activity.start)}
+        yield ("wasStartedBy", None, formal, [])
+
+
+def _derivations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
+    """Each output of an activity derives from each of its inputs (and copies from their source)."""
+    inputs: dict[int | None, list[str]] = {}
+    for link in model.used:
+        inputs.setdefault(link.act, []).append(ids[link.entity])
+    seen: set[tuple[str, str]] = set()
+    pairs = [(ids[link.entity], source, link.act) for link in model.generated for source in inputs.get(link.act, ())]
+    pairs += [(ids[out], ids[source], act) for out, source, act in model.derived]
+    for out, source, act in pairs:
+        if out != source and (out, source) not in seen:
+            seen.add((out, source))
+            yield ("wasDerivedFrom", None, {"prov:generatedEntity": QName(out), "prov:usedEntity": QName(source), "prov:activity": _act_id(act)}, [])
+
+
+def _invalidations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
+    for entity, act, t in model.invalidated:
+        yield ("wasInvalidatedBy", None, {"prov:entity": QName(ids[entity]), "prov:activity": _act_id(act), "prov:time": utc(t)}, [])
