@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,26 @@ def _default(value: Any) -> Any:
 
 def encode(value: Any) -> str:
     """Compact JSON; anything JSON cannot hold becomes its repr (never an error)."""
-    return json.dumps(value, separators=(",", ":"), default=_default, ensure_ascii=False)
+    # ASCII output: non-UTF-8 file names (lone surrogates) round-trip as \udcXX escapes
+    return json.dumps(value, separators=(",", ":"), default=_default)
 
 
 class EventLog:
     """Appends buffered events to the run's log, in batches, from a daemon thread."""
 
-    def __init__(self, run_dir: Path, buffer: list, interval: float = FLUSH_INTERVAL) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        buffer: list,
+        interval: float = FLUSH_INTERVAL,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.path = Path(run_dir) / EVENTS_FILE
         self._buffer = buffer
         self._interval = interval
+        self._on_error = on_error
+        self.failed = False  # after a write error (disk full...), events are counted, not kept
+        self.lost = 0
         self._file = open(self.path, "a", encoding="utf-8")
         os.chmod(self.path, 0o640)
         self._lock = threading.Lock()
@@ -62,9 +72,22 @@ class EventLog:
                 return
             batch = self._buffer[:count]
             del self._buffer[:count]
-            self._file.write(encode(batch) + "\n")
-            self._file.flush()
+            if self.failed:
+                self.lost += count
+                return
+            try:
+                self._write(encode(batch) + "\n")
+            except Exception as error:  # the run goes on; the record says it lost events
+                self.failed = True
+                self.lost += count
+                if self._on_error is not None:
+                    self._on_error(error)
+                return
             self.written += count
+
+    def _write(self, text: str) -> None:
+        self._file.write(text)
+        self._file.flush()
 
     def close(self) -> None:
         """Final flush, fsync and close (called at the end of the run)."""
@@ -74,8 +97,13 @@ class EventLog:
         self.flush()
         with self._lock:
             if not self._file.closed:
-                os.fsync(self._file.fileno())
-                self._file.close()
+                try:
+                    os.fsync(self._file.fileno())
+                finally:
+                    try:
+                        self._file.close()
+                    except OSError:
+                        pass  # a full disk can fail the close too; the loss is already recorded
 
 
 def read_events(run_dir: Path | str) -> Iterator[list]:

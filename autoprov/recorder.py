@@ -23,6 +23,7 @@ from typing import Any
 from . import events
 from .files import FileTracker
 from .objects import ObjectRegistry
+from .redaction import REDACTED, is_secret
 from .rules import EntitySpec, Matcher, Rule
 from .values import MAX_STRING, is_parameter_like, render
 
@@ -37,7 +38,7 @@ WRITING_VERBS = ("write", "save", "to_", "dump", "export")
 class Plan:
     """A rule plus everything about the call that can be worked out once per code object."""
 
-    __slots__ = ("rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used")
+    __slots__ = ("rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets")
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
         count = code.co_argcount + code.co_kwonlyargcount
@@ -57,6 +58,7 @@ class Plan:
         # with no parameter or entity list, arguments that are not configuration become entities
         self.untyped = rule.parameters is None and not rule.used
         self.self_used = any(spec.source == "self" for spec in rule.used)
+        self.secrets = frozenset(name for name in self.names if is_secret(name))
 
 
 def _resolve(root: Any, path: str) -> Any:
@@ -97,6 +99,7 @@ class Recorder:
         self.files = FileTracker(self._append, hash_algorithm)
         self.excluded_paths = excluded_paths
         self.activity_count = 0
+        self._described: set[str] = set()  # activity names whose DESC event is written
         self.on_fault: Callable[[str, BaseException], None] | None = None
 
     # -- decisions ---------------------------------------------------------------------------
@@ -106,7 +109,12 @@ class Recorder:
         if not code.co_flags & CO_OPTIMIZED:
             return None  # module and class bodies are not calls
         rule = self.matcher.decide(code, module_globals)
-        return None if rule is None else Plan(rule, code)
+        if rule is None:
+            return None
+        if rule.description and rule.name not in self._described:
+            self._described.add(rule.name)
+            self._append((events.DESC, rule.name, rule.description))
+        return Plan(rule, code)
 
     # -- activities --------------------------------------------------------------------------
 
@@ -160,6 +168,9 @@ class Recorder:
             used.append(("self", self_object))
         for name in plan.names:
             if name not in arguments:
+                continue
+            if name in plan.secrets:
+                params[name] = REDACTED
                 continue
             value = arguments[name]
             kind = type(value)

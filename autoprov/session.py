@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from . import __version__, audit, environment, events
+from . import __version__, audit, environment, events, faults
 from .engine import choose_engine, make_engine
 from .eventlog import EventLog
 from .recorder import Recorder
@@ -38,6 +38,14 @@ _active: Capture | None = None
 
 def active_capture() -> Capture | None:
     return _active
+
+
+def _after_fork_in_child() -> None:
+    if _active is not None:
+        _active.detach_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _excluded_paths(store: Path) -> tuple[str, ...]:
@@ -118,7 +126,8 @@ class Capture:
         }
         info.update(self.run_info)
         recorder.buffer.append((events.RUN, self.run_id, time.time_ns(), info))
-        self._log = EventLog(self.run_dir, recorder.buffer)
+        self._log = EventLog(self.run_dir, recorder.buffer, on_error=self._on_log_error)
+        faults.inject({"recorder": recorder, "files": recorder.files, "log": self._log, "session": self})
         self._log.start()
         self._engine = make_engine(self.engine_name, recorder)
         _active = self
@@ -137,21 +146,51 @@ class Capture:
         recorder = self.recorder
         self.status = status
         recorder.close_open_activities("interrupted" if status == "interrupted" else "incomplete")
-        recorder.files.finish()
+        try:
+            recorder.files.finish()
+        except Exception as error:
+            recorder.fault("hash", error)
         recorder.buffer.append((events.ENV, environment.collect(self.hash_algorithm)))
-        recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, self._resources()))
+        info = self._resources()
         assert self._log is not None
+        if self._log.lost:
+            info["lost_events"] = self._log.lost
+        recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, info))
         self._log.close()
         self._restore_sigterm()
+        if self._log.failed:
+            return self.run_dir  # the log is incomplete: do not present an export as complete
         for step in self.post_run:
             try:
-                step(self.run_dir)
+                self.post_run_step(step, self.run_dir)
             except Exception as error:  # export problems never change the user's outcome
                 self._warn(f"post-run step failed: {type(error).__name__}: {error}")
         return self.run_dir
 
+    def post_run_step(self, step: Callable[[Path], Any], run_dir: Path) -> None:
+        step(run_dir)
+
+    def _on_log_error(self, error: BaseException) -> None:
+        self._warn(f"cannot write the event log ({type(error).__name__}: {error}); capture continues, unrecorded")
+
+    def detach_in_child(self) -> None:
+        """In a forked child: stop capturing silently; the log and the record belong to the parent."""
+        global _active
+        audit.deactivate(self.recorder)
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            try:
+                engine.stop()
+            except Exception:
+                pass
+        _active = None
+        self.recorder = None
+
     def _stop_tracing(self) -> None:
         audit.deactivate(self.recorder)
+        if self._engine is not None and not self._engine.intact():
+            self._warn(f"the program replaced autoprov's {self._engine.name} hook; calls after that were not recorded")
+            self.recorder.buffer.append((events.ERROR, "engine", f"{self._engine.name} hook replaced by the program"))
         if self._engine is not None:
             engine, self._engine = self._engine, None
             try:

@@ -67,15 +67,15 @@ def array_summary(array: Any) -> dict[str, Any]:
     return summary
 
 
-def is_parameter_like(value: Any) -> bool:
+def is_parameter_like(value: Any, depth: int = 0) -> bool:
     """True for values that describe a configuration rather than data to be traced as entities."""
     if isinstance(value, (*_SCALARS, float, PurePath, enum.Enum)):
         return True
     cls = type(value)
     if cls in (list, tuple) and len(value) <= MAX_ITEMS:
-        return all(is_parameter_like(item) for item in value)
+        return depth < MAX_DEPTH and all(is_parameter_like(item, depth + 1) for item in value)
     if cls is dict and len(value) <= MAX_ITEMS:
-        return all(isinstance(k, str) and is_parameter_like(v) for k, v in value.items())
+        return depth < MAX_DEPTH and all(isinstance(k, str) and is_parameter_like(v, depth + 1) for k, v in value.items())
     module = cls.__module__ or ""
     if module.startswith(("astropy.units", "astropy.coordinates", "astropy.time", "regions", "numpy")):
         return not (module.startswith("numpy") and getattr(value, "ndim", 0) > 1)

@@ -32,6 +32,9 @@ class Engine(Protocol):
     def stop(self) -> None:
         """Stop tracing and release whatever was claimed (tool id, trace functions)."""
 
+    def intact(self) -> bool:
+        """False when the program replaced the engine's hook (its own settrace, say)."""
+
 
 def _monitoring_tool_free() -> bool:
     from .monitoring import free_tool_id

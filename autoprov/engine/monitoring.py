@@ -73,6 +73,9 @@ class MonitoringEngine:
             monitoring.register_callback(tool_id, event, None)
         monitoring.free_tool_id(tool_id)
 
+    def intact(self) -> bool:
+        return self._tool_id is not None and sys.monitoring.get_tool(self._tool_id) == TOOL_NAME
+
     # -- callbacks: the hot path -------------------------------------------------------------
 
     def _on_start(self, code: CodeType, offset: int) -> Any:

@@ -39,6 +39,9 @@ class SetprofileEngine:
             threading.setprofile(None)  # type: ignore[arg-type]
             sys.setprofile(None)
 
+    def intact(self) -> bool:
+        return sys.getprofile() == self._on_event
+
     def _on_event(self, frame: FrameType, event: str, arg: Any) -> None:
         # Cost: C calls return after one string comparison; Python calls pay one f_globals read
         # and a dict lookup; Python returns one set lookup.

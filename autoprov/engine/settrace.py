@@ -39,6 +39,9 @@ class SettraceEngine:
             threading.settrace(None)  # type: ignore[arg-type]
             sys.settrace(None)
 
+    def intact(self) -> bool:
+        return sys.gettrace() == self._on_call
+
     def _on_call(self, frame: FrameType, event: str, arg: Any) -> Any:
         # Cost for unmatched frames: one f_globals read and one dict lookup (module decision).
         try:

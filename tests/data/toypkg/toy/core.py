@@ -8,6 +8,10 @@ def leaf(x, scale=2):
     return x * scale
 
 
+def keep(value, label="kept"):
+    return label
+
+
 def outer(x):
     return leaf(x) + leaf(x + 1)
 
