@@ -22,7 +22,7 @@ from .errors import AutoprovError, UsageError
 from .files import HASH_ALGORITHMS
 from .runner import Outcome, PyRunner, exit_code_of
 
-SUBCOMMANDS = ("run", "list", "events", "export", "graph", "show")
+SUBCOMMANDS = ("run", "list", "events", "filters", "export", "graph", "show")
 DEBUG_TOPICS = ("engine", "filter", "events")
 # Options of `run` that take a value: used to find where the program's own arguments begin.
 VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "-m")
@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             from .export.cli import show_command
 
             return show_command(argv)
+        if command == "filters":
+            from .filtering.cli import main as filters_main
+
+            return filters_main(argv)
         return events_command(argv)
     except AutoprovError as error:
         print(f"autoprov: error: {error}", file=sys.stderr)

@@ -1,0 +1,83 @@
+"""``autoprov filters check|explain``: validate filters and say why a function is (not) an activity."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+from ..errors import FilterError, UsageError
+from .compiler import FunctionSelection, MethodSelection
+from .matcher import FilterMatcher
+from .sources import FilterRef, load, requested
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(message)
+
+
+def main(argv: list[str]) -> int:
+    parser = _Parser(prog="autoprov filters", description="Validate filters and explain their decisions.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="validate filter files or shipped filters and summarise them")
+    check.add_argument("filters", nargs="+", metavar="FILE|NAME")
+    explain = commands.add_parser("explain", help="is this function an activity, and which rule decided it?")
+    explain.add_argument("function", metavar="MODULE.QUALNAME", help="e.g. gammapy.makers.MapDatasetMaker.run")
+    explain.add_argument("--filter", action="append", default=[], metavar="NAME|FILE", help="filters to use (default: as for a run)")
+    options = parser.parse_args(argv)
+    if options.command == "check":
+        return check_command(options.filters)
+    return explain_command(options.function, options.filter)
+
+
+def check_command(specs: list[str]) -> int:
+    """Validate each filter (no cache: this is the place to see every error) and summarise it."""
+    for spec in specs:
+        entries = load(FilterRef(spec, "the command line", Path.cwd()), use_cache=False)
+        includes = [entry for entry in entries if entry.rule is not None]
+        print(f"{spec}: ok, {len(includes)} activity rules, {len(entries) - len(includes)} excludes")
+        for entry in entries:
+            print(f"  {entry.origin}  {'exclude' if entry.rule is None else 'include'}  {_selection_text(entry.selection)}")
+    return 0
+
+
+def _selection_text(selection: FunctionSelection | MethodSelection) -> str:
+    if isinstance(selection, MethodSelection):
+        return f"{selection.method_text} of {selection.base}"
+    return ", ".join(text for text, _, _ in selection.patterns)
+
+
+def explain_command(target: str, filters: list[str]) -> int:
+    code, module_globals = resolve_function(target)
+    refs = requested(filters)
+    matcher = FilterMatcher([entry for ref in refs for entry in load(ref)], sources=[ref.spec for ref in refs])
+    print(f"filters: {', '.join(matcher.sources) or 'none'}")
+    print(matcher.explain(code, module_globals))
+    return 0
+
+
+def resolve_function(target: str) -> tuple[CodeType, dict[str, Any]]:
+    """Import the longest importable module prefix of ``target`` and find the function in it."""
+    parts = target.replace(":", ".").split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            value: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[cut:]:
+                value = getattr(value, name)
+        except AttributeError:
+            raise FilterError(f"{target}: {'.'.join(parts[:cut])} has no attribute path {'.'.join(parts[cut:])!r}") from None
+        break
+    else:
+        raise FilterError(f"{target}: no importable module in this name")
+    function = getattr(value, "__func__", value)  # classmethod / bound method
+    function = getattr(function, "fget", function)  # property
+    code = getattr(function, "__code__", None)
+    if not isinstance(code, CodeType):
+        raise FilterError(f"{target}: not a Python function (a {type(value).__name__})")
+    return code, function.__globals__
