@@ -11,12 +11,14 @@ import argparse
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UsageError
 from ..store import atomic_write, find_run
 from .model import RunModel, load
 from .outputs import FORMATS, Written, serialize, write_run
+from .quiet_gc import paused_gc
 from .render import GRAPH_FORMATS, RenderError, render
 
 
@@ -63,8 +65,9 @@ class ExportStep:
         self.written: Written | None = None
 
     def __call__(self, run_dir: Path) -> Written:
-        self.model = load(run_dir)
-        self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
+        with paused_gc():
+            self.model = load(run_dir)
+            self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
         return self.written
 
     def summary(self, run_dir: Path) -> list[str]:
@@ -77,6 +80,15 @@ class ExportStep:
             f"{self.model.entity_count} entities -> {display_path(run_dir)}"
         )
         return lines
+
+
+def _gc_paused(command: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+    def paused(argv: list[str]) -> int:
+        with paused_gc():
+            return command(argv)
+
+    paused.__doc__ = command.__doc__
+    return paused
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -105,6 +117,7 @@ def _deliver(data: str | bytes, output: str) -> None:
     print(output)
 
 
+@_gc_paused
 def export_command(argv: list[str]) -> int:
     """``autoprov export RUN --format json|provn|xml|ttl [-o FILE|-]``: rebuild a document from the log."""
     parser = _parser("autoprov export")
@@ -134,6 +147,7 @@ def export_command(argv: list[str]) -> int:
     return 0
 
 
+@_gc_paused
 def graph_command(argv: list[str]) -> int:
     """``autoprov graph RUN [-o FILE]``: DOT, SVG, PNG or PDF chosen by the file suffix."""
     from .dot import to_dot
@@ -161,6 +175,7 @@ def graph_command(argv: list[str]) -> int:
     return 0
 
 
+@_gc_paused
 def show_command(argv: list[str]) -> int:
     """``autoprov show RUN``: a short human summary of a run."""
     options = _parser("autoprov show").parse_args(argv)

@@ -10,6 +10,7 @@ only makes sense inside one run lives in ``run:`` (``urn:autoprov:run:<run-id>#`
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 
 VOPROV = "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
@@ -35,6 +36,7 @@ def run_namespace(run_id: str) -> str:
     return f"urn:autoprov:run:{run_id}#"
 
 
+@lru_cache(maxsize=8192)
 def local(name: str) -> str:
     """A local name valid in PROV-N, XML (NCName) and Turtle: safe characters, starts with a letter."""
     text = _UNSAFE.sub("_", name).rstrip(".") or "_"
@@ -44,3 +46,25 @@ def local(name: str) -> str:
 def utc(ns: int) -> datetime:
     """Integer nanoseconds since the epoch as an exact UTC datetime (microsecond precision)."""
     return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+class Time(int):
+    """A time value (nanoseconds since the epoch) in a statement: a ``datetime`` once exported."""
+
+    __slots__ = ()
+
+
+class TimeText:
+    """``utc(ns).isoformat()`` for many times, fast: the text up to the second is cached."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[int, str] = {}
+
+    def __call__(self, ns: int) -> str:
+        seconds, micro = divmod(ns // 1000, 1_000_000)
+        prefix = self._seconds.get(seconds)
+        if prefix is None:
+            if len(self._seconds) > 100_000:
+                self._seconds.clear()
+            prefix = self._seconds[seconds] = (_EPOCH + timedelta(seconds=seconds)).isoformat()[:-6]
+        return f"{prefix}.{micro:06d}+00:00" if micro else f"{prefix}+00:00"

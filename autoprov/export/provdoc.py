@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import RunModel
-from .names import QName
+from .names import QName, Time, utc
 from .statements import namespaces, statements
 
 MODEL_LIMIT = 60_000
@@ -34,7 +34,7 @@ def document(model: RunModel) -> Any:
             if resolved is None:
                 resolved = cache[item] = qname(item)
             return resolved
-        return item
+        return utc(item) if isinstance(item, Time) else item
 
     for kind, identifier, formal, attributes in statements(model):
         doc.new_record(

@@ -2,7 +2,7 @@
 
 A statement is ``(kind, identifier, formal, attributes)``: the PROV-N record kind, its id text
 (``None`` for relations, which are anonymous), its formal attributes by PROV-JSON name
-(``prov:activity``, ``prov:time``, ...; ids as :class:`QName`, times as ``datetime``), and its
+(``prov:activity``, ``prov:time``, ...; ids as :class:`QName`, times as :class:`~.names.Time`), and its
 other attributes as ``(name, value)`` pairs (a name may repeat: several ``prov:type`` values).
 Statements come grouped by kind, so a writer can stream them; :mod:`.provdoc` turns them into a
 ``prov.model`` document and :mod:`.provjson` writes PROV-JSON directly, and a test proves both
@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import __version__
 from .model import EntityKey, RunModel
-from .names import QName, local, run_namespace, utc
+from .names import QName, Time, local, run_namespace
 
 Statement = tuple[str, "str | None", dict[str, Any], list[tuple[str, Any]]]
 SESSION = "run:session"
@@ -163,7 +163,7 @@ def _file_attributes(path: str, digest: tuple | None) -> list[tuple[str, Any]]:
         if size is not None:
             attributes.append(("autoprov:size", size))
         if mtime is not None:
-            attributes.append(("autoprov:mtime", utc(mtime)))
+            attributes.append(("autoprov:mtime", Time(mtime)))
     return attributes
 
 
@@ -225,28 +225,33 @@ def description_id(name: str) -> str:
 
 def _activities(model: RunModel) -> Iterator[Statement]:
     yield _session(model)
+    call = QName("autoprov:Call")
+    descriptions: dict[str, QName] = {}
     for activity in model.activities.values():
-        formal: dict[str, Any] = {"prov:startTime": utc(activity.start)}
+        formal: dict[str, Any] = {"prov:startTime": Time(activity.start)}
         if activity.end is not None:
-            formal["prov:endTime"] = utc(activity.end)
+            formal["prov:endTime"] = Time(activity.end)
+        description = descriptions.get(activity.name)
+        if description is None:
+            description = descriptions[activity.name] = QName(description_id(activity.name))
         attributes: list[tuple[str, Any]] = [
-            ("prov:type", QName("autoprov:Call")), ("prov:label", activity.name),
-            ("voprov:activityDescription", QName(description_id(activity.name))),
+            ("prov:type", call), ("prov:label", activity.name), ("voprov:activityDescription", description),
             ("autoprov:status", activity.status), ("autoprov:rule", activity.rule), ("autoprov:thread", activity.thread),
         ]
         if activity.error:
             attributes.append(("autoprov:error", activity.error))
-        attributes += [(f"param:{local(name)}", attribute_value(value)) for name, value in activity.params.items()]
-        yield ("activity", _act_id(activity.act), formal, attributes)
+        for name, value in activity.params.items():
+            attributes.append(("param:" + local(name), value if type(value) is str else attribute_value(value)))
+        yield ("activity", QName(f"run:act_{activity.act}"), formal, attributes)
 
 
 def _session(model: RunModel) -> Statement:
     info = model.info
     formal: dict[str, Any] = {}
     if model.start is not None:
-        formal["prov:startTime"] = utc(model.start)
+        formal["prov:startTime"] = Time(model.start)
     if model.end is not None:
-        formal["prov:endTime"] = utc(model.end)
+        formal["prov:endTime"] = Time(model.end)
     program = str(info.get("program") or "session")
     attributes: list[tuple[str, Any]] = [
         ("prov:type", QName("autoprov:Run")), ("prov:label", f"run of {basename(program) or program}"),
@@ -301,19 +306,19 @@ def _links(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
     for link in model.used:
         formal: dict[str, Any] = {"prov:activity": _act_id(link.act), "prov:entity": QName(ids[link.entity])}
         if link.time is not None:
-            formal["prov:time"] = utc(link.time)
+            formal["prov:time"] = Time(link.time)
         yield ("used", None, formal, [("prov:role", link.role)])
     for link in model.generated:
         formal = {"prov:entity": QName(ids[link.entity]), "prov:activity": _act_id(link.act)}
         if link.time is not None:
-            formal["prov:time"] = utc(link.time)
+            formal["prov:time"] = Time(link.time)
         yield ("wasGeneratedBy", None, formal, [("prov:role", link.role)])
 
 
 def _started(model: RunModel) -> Iterator[Statement]:
     for activity in model.activities.values():
         parent = activity.parent if activity.parent in model.activities else None
-        formal = {"prov:activity": _act_id(activity.act), "prov:starter": _act_id(parent), "prov:time": utc(activity.start)}
+        formal = {"prov:activity": _act_id(activity.act), "prov:starter": _act_id(parent), "prov:time": Time(activity.start)}
         yield ("wasStartedBy", None, formal, [])
 
 
@@ -333,4 +338,4 @@ def _derivations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
 
 def _invalidations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
     for entity, act, t in model.invalidated:
-        yield ("wasInvalidatedBy", None, {"prov:entity": QName(ids[entity]), "prov:activity": _act_id(act), "prov:time": utc(t)}, [])
+        yield ("wasInvalidatedBy", None, {"prov:entity": QName(ids[entity]), "prov:activity": _act_id(act), "prov:time": Time(t)}, [])
