@@ -179,13 +179,16 @@ def to_dot(model: RunModel, collapse: bool | None = None) -> str:
     for collection, member in sorted(pair for pair in members if None not in pair):
         lines.append(f'  {member} -> {collection} [style=dashed, color="#b0a080", label="member"];')
     drawn: set[tuple[str, str, str]] = set()
+    with_calls = {entity for entity, node, _, _ in edges if node != "session"}
     for entity, node, role, direction in edges:
         entity_node = graph.entity_nodes[entity]
         pair = (entity_node, node, direction)
-        if pair in drawn:
-            continue
+        if pair in drawn or (node == "session" and entity in with_calls):
+            continue  # a file the run read at top level and a call read too: the call's edge says it
         drawn.add(pair)
         attributes = f"label={quote(_short(role, 20))}" if role not in ("result", "read", "write") else ""
+        if node == "session":  # files the script itself touched: do not pull them above the run
+            attributes = (attributes + ", " if attributes else "") + 'constraint=false, style=dashed'
         if direction == "used":
             lines.append(f"  {entity_node} -> {node} [{attributes}];")
         else:
