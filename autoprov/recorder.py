@@ -38,7 +38,10 @@ WRITING_VERBS = ("write", "save", "to_", "dump", "export")
 class Plan:
     """A rule plus everything about the call that can be worked out once per code object."""
 
-    __slots__ = ("rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets")
+    __slots__ = (
+        "rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets",
+        "generated_args",
+    )
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
         count = code.co_argcount + code.co_kwonlyargcount
@@ -59,6 +62,8 @@ class Plan:
         self.untyped = rule.parameters is None and not rule.used
         self.self_used = any(spec.source == "self" for spec in rule.used)
         self.secrets = frozenset(name for name in self.names if is_secret(name))
+        sources = {spec.source.split(".", 1)[0] for spec in rule.generated} - {"return"}
+        self.generated_args = tuple(self.argnames[0] if name == "self" and self.bound else name for name in sorted(sources))
 
 
 def _resolve(root: Any, path: str) -> Any:
@@ -100,6 +105,7 @@ class Recorder:
         self.excluded_paths = excluded_paths
         self.activity_count = 0
         self._described: set[str] = set()  # activity names whose DESC event is written
+        self._reads_seen: set[tuple] = set()  # (activity, path, version) already reported
         self.on_fault: Callable[[str, BaseException], None] | None = None
 
     # -- decisions ---------------------------------------------------------------------------
@@ -135,7 +141,7 @@ class Recorder:
         """A matched function starts (cost measured ~3 us with 3 scalar parameters)."""
         stack = self._stack()
         if stack and stack[-1][2]:  # inside an activity that records no nested activities
-            stack.append((frame, stack[-1][1], True, None))
+            stack.append((frame, stack[-1][1], True, None, None))
             return
         act = next(self._ids)
         self.activity_count += 1
@@ -150,7 +156,10 @@ class Recorder:
         direction = "generated" if plan.writes else "used"
         for role, value in used:
             self._link(events.USE, act, role, value, now, direction)
-        stack.append((frame, act, not rule.nested, plan))
+        # arguments the generated entities refer to, as they were at the call: the function may
+        # rebind its parameter names before it returns
+        snapshot = {name: arguments.get(name) for name in plan.generated_args} if plan.generated_args else None
+        stack.append((frame, act, not rule.nested, plan, snapshot))
 
     def _read_arguments(self, plan: Plan, arguments: dict, params: dict, used: list) -> None:
         rule = plan.rule
@@ -231,21 +240,21 @@ class Recorder:
             entry = self._suspended.pop(frame, None)
             if entry is None:
                 return  # started before capture began
-        _, act, suppressed, plan = entry
+        _, act, _, plan, snapshot = entry
         if plan is None:
             return  # a nested call inside a non-nesting activity
         now = time_ns()
         if error is None or isinstance(error, (StopIteration, StopAsyncIteration, GeneratorExit)):
-            self._generated(plan, act, frame, result, now)
+            self._generated(plan, act, snapshot, result, now)
             self._append((events.END, act, now, "completed", None))
         else:
             detail = render(str(error)) if type(error).__module__ == "builtins" else ""
             self._append((events.END, act, now, "failed", f"{type(error).__qualname__}: {detail}".rstrip(": ")))
 
-    def _generated(self, plan: Plan, act: int, frame: FrameType, result: Any, now: int) -> None:
+    def _generated(self, plan: Plan, act: int, arguments: dict | None, result: Any, now: int) -> None:
         rule = plan.rule
         if rule.generated:
-            arguments = frame.f_locals
+            arguments = arguments or {}
             self_object = arguments.get(plan.argnames[0]) if plan.bound else None
             for spec in rule.generated:
                 value = self._source(spec, arguments, self_object, result)
@@ -284,7 +293,7 @@ class Recorder:
         now = time_ns()
         entries = [entry for stack in self._all_stacks for entry in reversed(stack)]
         entries += self._suspended.values()
-        for _, act, _, plan in entries:
+        for _, act, _, plan, _ in entries:
             if plan is not None:
                 self._append((events.END, act, now, status, None))
         for stack in self._all_stacks:
@@ -295,6 +304,8 @@ class Recorder:
 
     def on_audit(self, event: str, args: tuple) -> None:
         """An interesting audit event (open, rename, remove, ...) while capture is active."""
+        if _called_by_import_system():
+            return  # module loading, path caches, metadata look-ups: not the analysis' files
         if event == "open":
             path, mode, flags = args
             if not isinstance(path, (str, bytes, os.PathLike)):
@@ -309,6 +320,10 @@ class Recorder:
             else:
                 version = self.files.read(path)
                 op = "read"
+                act = self.current_activity()
+                if (act, path, version) in self._reads_seen:
+                    return  # the same version re-opened by the same activity (FITS HDUs, gzip)
+                self._reads_seen.add((act, path, version))
             self._append((events.FILE, self.current_activity(), op, path, time_ns(), version))
         elif event in ("os.rename", "shutil.copyfile", "shutil.copytree"):
             source, destination = self._absolute(args[0]), self._absolute(args[1])
@@ -325,8 +340,6 @@ class Recorder:
             if path is None:
                 return
             op = {"os.remove": "remove", "os.mkdir": "mkdir", "os.listdir": "listdir", "os.scandir": "listdir"}[event]
-            if op == "listdir" and _called_by_import_system():
-                return
             if op == "remove":
                 self.files.before_removal(path)
             self._append((events.FILE, self.current_activity(), op, path, time_ns(), None))
