@@ -8,10 +8,11 @@ program starts, so a broken filter stops the run with one line and status 2.
 
 from __future__ import annotations
 
+from .errors import FilterError
 from .filtering.compiler import Entry, FunctionSelection
+from .filtering.diagnostics import pattern_problem
 from .filtering.matcher import FilterMatcher
 from .filtering.sources import load, requested
-from .filtering.validate import check_pattern
 from .rules import Rule
 
 
@@ -20,7 +21,9 @@ def match_entries(patterns: list[str]) -> list[Entry]:
     entries = []
     for pattern in patterns:
         full = pattern if ":" in pattern else f"{pattern}:*"
-        check_pattern(full, None, ())
+        problem = pattern_problem(full)
+        if problem:
+            raise FilterError(f"--match: {problem}")
         entries.append(Entry(FunctionSelection([full]), Rule(name="", rule_id=pattern), f"--match {pattern}"))
     return entries
 

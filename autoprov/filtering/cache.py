@@ -16,7 +16,7 @@ from pathlib import Path
 import xxhash
 
 from .. import __version__
-from .validate import Validated
+from .compiler import Validated
 
 SCHEMA_REVISION = "1"
 

@@ -89,6 +89,16 @@ class MethodSelection:
 
 
 @dataclass(frozen=True)
+class Validated:
+    """A filter that passed every check, as plain data (what the cache stores and the compiler reads)."""
+
+    label: str
+    data: dict[str, Any]  # FilterFile.model_dump(): every key present, defaults filled in
+    activity_lines: list[int]
+    exclude_lines: list[int]
+
+
+@dataclass(frozen=True)
 class Entry:
     """One include (with its rule) or exclude (rule None), in the order it was written."""
 
@@ -97,8 +107,10 @@ class Entry:
     origin: str  # "file:line"
 
 
-def compile_filter(label: str, data: dict[str, Any], activity_lines: list[int], exclude_lines: list[int]) -> list[Entry]:
+def compile_filter(validated: Validated) -> list[Entry]:
     """A file's entries: its activities, then its excludes (so a file's excludes win within it)."""
+    label, data = validated.label, validated.data
+    activity_lines, exclude_lines = validated.activity_lines, validated.exclude_lines
     entities = data["entities"]
     nested_default = data["defaults"]["nested"]
     entries = []

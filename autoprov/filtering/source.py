@@ -9,23 +9,14 @@ line and column of the offending key or value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import FilterError
+from .diagnostics import Mark, fail
 
-MAX_BYTES = 1024 * 1024  # a filter is tens of kilobytes; a megabyte is already absurd
+from .sources import MAX_BYTES
 Location = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A 1-based line and column in a filter file."""
-
-    line: int
-    column: int
 
 
 @dataclass
@@ -49,24 +40,8 @@ class FilterText:
         return self.marks.get((), Mark(1, 1))
 
 
-def fail(label: str, mark: Mark | None, message: str) -> FilterError:
-    """The one-line error every filter problem becomes: ``file:line:column: message``."""
-    where = f"{label}:{mark.line}:{mark.column}" if mark else label
-    return FilterError(f"filter {where}: {message}")
-
-
 def _mark(node_mark: yaml.Mark) -> Mark:
     return Mark(node_mark.line + 1, node_mark.column + 1)
-
-
-def read_bytes(path: Path, label: str) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise fail(label, None, f"file is {size} bytes, more than the {MAX_BYTES} bytes a filter may have")
-        return path.read_bytes()
-    except OSError as error:
-        raise fail(label, None, f"cannot read the file ({error.strerror or error})") from None
 
 
 def parse(raw: bytes, label: str) -> FilterText:

@@ -18,10 +18,12 @@ from pathlib import Path
 
 from ..errors import FilterError
 from .compiler import Entry, compile_filter
+from .diagnostics import fail
 
 SHIPPED_PACKAGE = "autoprov.shipped_filters"
 NO_FILTER = "none"
 DEFAULT_FILTER = "gammapy"
+MAX_BYTES = 1024 * 1024  # a filter is tens of kilobytes; a megabyte is already absurd
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,18 @@ def _from_pyproject(cwd: Path) -> list[FilterRef]:
     return []
 
 
+def read_bytes(path: Path, label: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise fail(label, None, f"file is {size} bytes, more than the {MAX_BYTES} bytes a filter may have")
+        return path.read_bytes()
+    except OSError as error:
+        raise fail(label, None, f"cannot read the file ({error.strerror or error})") from None
+
+
 def read(ref: FilterRef) -> tuple[str, bytes]:
     """(label for messages, raw bytes) of a filter."""
-    from .source import read_bytes
-
     if is_file_spec(ref.spec) or (ref.base / ref.spec).is_file():
         path = Path(ref.spec) if os.path.isabs(ref.spec) else ref.base / ref.spec
         return ref.spec, read_bytes(path, ref.spec)
@@ -113,4 +123,4 @@ def load(ref: FilterRef, use_cache: bool = True) -> list[Entry]:
         validated = validate(parse(raw, label))
         if use_cache:
             cache.store(raw, validated)
-    return compile_filter(validated.label, validated.data, validated.activity_lines, validated.exclude_lines)
+    return compile_filter(validated)

@@ -11,30 +11,20 @@ import difflib
 import keyword
 import re
 import typing
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .compiler import Validated
 from .pig17 import Pig17File, convert, is_pig17
 from .schema import FilterFile
-from .source import FilterText, Location, fail
+from .diagnostics import fail, pattern_problem
+from .source import FilterText, Location
 
-_WILDCARDS_ONLY = re.compile(r"^[*?.\[\]!]*$")
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ERROR_RANK = {"extra_forbidden": 0, "missing": 1}
 _TYPE_ERRORS = ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type", "bool_type",
                 "int_type", "float_type", "literal_error")
-
-
-@dataclass(frozen=True)
-class Validated:
-    """A filter that passed every check, as plain data (what the cache stores)."""
-
-    label: str
-    data: dict[str, Any]  # FilterFile.model_dump(): every key present, defaults filled in
-    activity_lines: list[int]
-    exclude_lines: list[int]
 
 
 def validate(text: FilterText) -> Validated:
@@ -178,18 +168,10 @@ def _check_meaning(native: FilterFile, text: FilterText) -> None:
                                f"{_where(where + (direction, position))}: unknown entity '{spec.entity}'; {hint}")
 
 
-def check_pattern(pattern: str, text: FilterText | None, location: Location, exclude: bool = False) -> None:
-    """A ``module:qualname`` glob that names some module; ``*:*`` would select the world."""
-    module, colon, qualname = pattern.partition(":")
-    problem = None
-    if not colon or not module or not qualname:
-        problem = f"pattern {pattern!r} must look like 'module:qualname' (globs allowed, e.g. 'mypkg.*:Reducer.run')"
-    elif any(c.isspace() for c in pattern):
-        problem = f"pattern {pattern!r} contains white space"
-    elif not exclude and _WILDCARDS_ONLY.match(module):
-        problem = f"pattern {pattern!r} would match functions of every module; start it with a module name"
+def check_pattern(pattern: str, text: FilterText, location: Location, exclude: bool = False) -> None:
+    problem = pattern_problem(pattern, exclude)
     if problem:
-        raise _located(text, location, problem)
+        raise fail(text.label, text.mark_of(location), f"{_where(location)}: {problem}")
 
 
 def _check_base(base: str, methods: list[str], text: FilterText, where: Location) -> None:
@@ -212,10 +194,4 @@ def _check_source(source: str, text: FilterText, location: Location, what: str, 
         problem = f"parameter {source!r}: an argument is recorded whole; dotted paths are for 'self.' (or use 'results')"
     else:
         return
-    raise _located(text, location, problem)
-
-
-def _located(text: FilterText | None, location: Location, problem: str) -> Exception:
-    if text is None:
-        return fail("--match", None, problem)
-    return fail(text.label, text.mark_of(location), f"{_where(location)}: {problem}")
+    raise fail(text.label, text.mark_of(location), f"{_where(location)}: {problem}")
