@@ -1,0 +1,47 @@
+"""1e6 unmatched pure-Python calls timed inside one process, capture off against capture on.
+
+Start-up, filter loading and the post-run export are outside the timed loop, so this is the
+per-call cost of unmatched code alone (the whole-process ratio is in the subprocess case).
+Uses the run's default filters (the gammapy filter when gammapy is installed).  Prints JSON.
+"""
+
+import json
+import sys
+import time
+
+from autoprov.engine import make_engine
+from autoprov.matching import build_matcher
+from autoprov.recorder import Recorder
+
+
+def add(a, b):
+    return a + b
+
+
+def loop(count: int) -> float:
+    start = time.perf_counter()
+    total = 0
+    for i in range(count):
+        total = add(total, i)
+    return time.perf_counter() - start
+
+
+def traced(engine_name: str, count: int) -> float:
+    engine = make_engine(engine_name, Recorder(build_matcher()))
+    engine.start()
+    try:
+        return loop(count)
+    finally:
+        engine.stop()
+
+
+def main(engine_name: str, count: int, pairs: int) -> None:
+    ratios = []
+    for _ in range(pairs):
+        before, during, after = loop(count), traced(engine_name, count), loop(count)
+        ratios.append(during / ((before + after) / 2))
+    ratios.sort()
+    print(json.dumps({"calls": count, "ratio": ratios[len(ratios) // 2], "min": ratios[0], "max": ratios[-1]}))
+
+
+main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
