@@ -84,7 +84,7 @@ def build(stream: Iterable[list | tuple]) -> RunModel:
     builder = _Builder()
     for event in stream:
         handler = builder.handlers.get(event[0])
-        if handler is not None:  # unknown kinds and extra trailing fields are for newer readers
+        if handler is not None:  # kinds this reader does not know are skipped
             handler(*event[1:])
     builder.finish()
     return builder.model
@@ -113,10 +113,12 @@ class _Builder:
     def act(self, act: int, parent: int | None, name: str, rule: str, t: int, thread: str, params: dict, *_: Any) -> None:
         self.model.activities[act] = Activity(act, parent, name, rule, t, thread, params or {})
 
-    def end(self, act: int, t: int, status: str, error: str | None, *_: Any) -> None:
+    def end(self, act: int, t: int, status: str, error: str | None, results: dict | None = None, *_: Any) -> None:
         activity = self.model.activities.get(act)
         if activity is not None and activity.end is None:
             activity.end, activity.status, activity.error = t, status, error
+            if results:  # values read at return (fit statistics, fitted parameters)
+                activity.params.update(results)
 
     def desc(self, name: str, description: dict, *_: Any) -> None:
         self.model.descriptions[name] = description or {}
