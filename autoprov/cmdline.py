@@ -145,7 +145,12 @@ def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) 
     from .export.cli import ExportStep, parse_formats, parse_graphs
     from .session import Capture
 
-    info = {"program": runner.target, "module": runner.as_module, "program_args": runner.args}
+    info = {
+        "program": runner.target,
+        "module": runner.as_module,
+        "program_args": runner.args,
+        "filters": list(getattr(matcher, "sources", [])),
+    }
     export = ExportStep(parse_formats(options.format), parse_graphs(options.graph))
     capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info, post_run=[export])
     try:

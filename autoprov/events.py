@@ -14,6 +14,7 @@ RUN        run_id, t, info (dict: argv, cwd, pid, script, module, engine, engine
 ACT        act, parent (act id or None for the run), name, rule_id, t, thread (name), params
            (dict name -> rendered value)
 END        act, t, status ("completed" | "failed"), error (None or "ExcType: message")
+           [, results (dict path -> rendered value: a rule's ``results``, read at return)]
 USE        act, role, obj, t                  an activity used a Python-object entity
 GEN        act, role, obj, t                  an activity generated a Python-object entity
 OBJ        obj, description (dict: type, repr, name, shape, dtype, length, path, ...)

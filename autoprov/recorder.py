@@ -62,7 +62,9 @@ class Plan:
         self.untyped = rule.parameters is None and not rule.used
         self.self_used = any(spec.source == "self" for spec in rule.used)
         self.secrets = frozenset(name for name in self.names if is_secret(name))
-        sources = {spec.source.split(".", 1)[0] for spec in rule.generated} - {"return"}
+        sources = {spec.source.split(".", 1)[0] for spec in rule.generated}
+        sources.update(path.split(".", 1)[0] for path in rule.result_parameters)
+        sources.discard("return")
         self.generated_args = tuple(self.argnames[0] if name == "self" and self.bound else name for name in sorted(sources))
 
 
@@ -221,7 +223,10 @@ class Recorder:
             return
         spec = role
         if spec.kind in ("File", "FileCollection") and isinstance(value, (str, os.PathLike)):
-            self._append((events.FILEARG, act, spec.role, os.path.abspath(os.fspath(value)), file_direction))
+            path = os.path.abspath(os.fspath(value))
+            self._append((events.FILEARG, act, spec.role, path, file_direction))
+            if spec.index:
+                self._append((events.FILEARG, act, f"{spec.role}_index", os.path.join(path, spec.index), file_direction))
             return
         key = self.objects.key(value)
         if spec.members:
@@ -246,10 +251,23 @@ class Recorder:
         now = time_ns()
         if error is None or isinstance(error, (StopIteration, StopAsyncIteration, GeneratorExit)):
             self._generated(plan, act, snapshot, result, now)
-            self._append((events.END, act, now, "completed", None))
+            if plan.rule.result_parameters:
+                self._append((events.END, act, now, "completed", None, self._results(plan, snapshot, result)))
+            else:
+                self._append((events.END, act, now, "completed", None))
         else:
             detail = render(str(error)) if type(error).__module__ == "builtins" else ""
             self._append((events.END, act, now, "failed", f"{type(error).__qualname__}: {detail}".rstrip(": ")))
+
+    def _results(self, plan: Plan, arguments: dict | None, result: Any) -> dict[str, Any]:
+        """Values a rule reads when the call returns (fitted parameters, statistics), rendered."""
+        arguments = arguments or {}
+        self_object = arguments.get(plan.argnames[0]) if plan.bound else None
+        values = {}
+        for path in plan.rule.result_parameters:
+            value = self._source(EntitySpec(role=path, source=path), arguments, self_object, result)
+            values[path] = render(value)
+        return values
 
     def _generated(self, plan: Plan, act: int, arguments: dict | None, result: Any, now: int) -> None:
         rule = plan.rule

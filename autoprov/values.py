@@ -145,6 +145,8 @@ def _render_object(value: Any, depth: int) -> Any:
             return summary
     if module.startswith("gammapy.maps"):
         return _render_gammapy_geometry(value)
+    if module.startswith("gammapy.modeling.parameter"):
+        return _render_gammapy_parameters(value)
     if hasattr(value, "model_dump") and hasattr(type(value), "model_fields"):  # pydantic model
         try:
             dumped = value.model_dump(mode="json")
@@ -171,6 +173,26 @@ def _render_gammapy_geometry(value: Any) -> Any:
         return _short(repr(value))
     except Exception as error:
         return f"<{_type_name(value)}: repr failed ({type(error).__name__})>"
+
+
+MAX_PARAMETERS = 200
+
+
+def _render_gammapy_parameters(value: Any) -> Any:
+    """Model parameters as name, value, error, unit, frozen: what a fit result is quoted with."""
+
+    def one(parameter: Any) -> dict[str, Any]:
+        return {
+            "name": str(parameter.name),
+            "value": float(parameter.value),
+            "error": float(parameter.error),
+            "unit": str(parameter.unit),
+            "frozen": bool(parameter.frozen),
+        }
+
+    if hasattr(value, "value") and hasattr(value, "error") and hasattr(value, "frozen"):
+        return one(value)
+    return [one(parameter) for _, parameter in zip(range(MAX_PARAMETERS), value)]
 
 
 def describe_object(value: Any) -> dict[str, Any]:
