@@ -14,12 +14,17 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ..errors import UsageError
 from ..store import atomic_write, find_run
-from .model import RunModel, load
-from .outputs import FORMATS, Written, serialize, write_run
+from .names import FORMATS
 from .quiet_gc import paused_gc
 from .render import GRAPH_FORMATS, RenderError, render
+
+if TYPE_CHECKING:  # the exporter proper is imported after the run, not at start-up
+    from .model import RunModel
+    from .outputs import Written
 
 
 def parse_formats(text: str | None) -> tuple[str, ...]:
@@ -65,6 +70,9 @@ class ExportStep:
         self.written: Written | None = None
 
     def __call__(self, run_dir: Path) -> Written:
+        from .model import load
+        from .outputs import write_run
+
         with paused_gc():
             self.model = load(run_dir)
             self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
@@ -125,6 +133,9 @@ def export_command(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="output file, - for stdout (default: the run folder)")
     options = parser.parse_args(argv)
     run_dir = _run_dir(options)
+    from .model import load
+    from .outputs import serialize
+
     model = load(run_dir)
     output = options.output or str(run_dir / f"provenance.{options.format}")
     if options.format == "json":
@@ -151,6 +162,7 @@ def export_command(argv: list[str]) -> int:
 def graph_command(argv: list[str]) -> int:
     """``autoprov graph RUN [-o FILE]``: DOT, SVG, PNG or PDF chosen by the file suffix."""
     from .dot import to_dot
+    from .model import load
 
     parser = _parser("autoprov graph")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="graph.dot/.svg/.png/.pdf (default: graph.svg in the run folder)")
@@ -178,6 +190,8 @@ def graph_command(argv: list[str]) -> int:
 @_gc_paused
 def show_command(argv: list[str]) -> int:
     """``autoprov show RUN``: a short human summary of a run."""
+    from .model import load
+
     options = _parser("autoprov show").parse_args(argv)
     run_dir = _run_dir(options)
     print(describe(load(run_dir), run_dir))

@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 
+FORMATS = ("json", "provn", "xml", "ttl")  # the document formats a run can be exported to
 VOPROV = "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
 NAMESPACES = {
     "voprov": VOPROV,

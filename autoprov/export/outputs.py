@@ -19,10 +19,9 @@ from ..store import atomic_write
 from . import provjson
 from .dot import to_dot
 from .model import RunModel
-from .names import utc
+from .names import FORMATS, utc
 from .render import RenderError, dot_program, render
 
-FORMATS = ("json", "provn", "xml", "ttl")
 SUFFIX = {"json": "json", "provn": "provn", "xml": "xml", "ttl": "ttl"}
 # Records above which a post-run export skips a prov.model format (build ~23 us/record; Turtle ~0.4 ms/record).
 LIMITS = {"provn": 60_000, "xml": 60_000, "ttl": 20_000}
