@@ -33,13 +33,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class _Once(argparse.Action):
+    """A single-valued option: repeating it with another value is a conflict, not an override."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any, option: str | None = None) -> None:
+        previous = getattr(namespace, self.dest)
+        if previous is not None and previous != self.default and previous != value:
+            raise UsageError(f"conflicting {option} values {previous!r} and {value!r}; give it once")
+        setattr(namespace, self.dest, value)
+
+
 def run_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="autoprov run", description="Run a Python program unchanged and record its provenance.")
-    parser.add_argument("--engine", default="auto", help=f"capture engine: {', '.join(ENGINE_NAMES)} (default auto)")
+    parser.add_argument("--engine", default="auto", action=_Once, help=f"capture engine: {', '.join(ENGINE_NAMES)} (default auto)")
     parser.add_argument("--filter", action="append", default=[], metavar="NAME|FILE", help="filter file or shipped filter name (repeatable)")
     parser.add_argument("--match", action="append", default=[], metavar="MODULE:QUALNAME", help="record functions matching this glob (repeatable)")
-    parser.add_argument("--store", default=None, metavar="DIR", help="provenance store (default .prov, or $AUTOPROV_STORE)")
-    parser.add_argument("--hash", default="xxh3_128", choices=HASH_ALGORITHMS, help="file digest algorithm")
+    parser.add_argument("--store", default=None, action=_Once, metavar="DIR", help="provenance store (default .prov, or $AUTOPROV_STORE)")
+    parser.add_argument("--hash", default="xxh3_128", action=_Once, choices=HASH_ALGORITHMS, help="file digest algorithm")
     parser.add_argument("--debug", action="append", default=[], metavar="TOPIC", help=f"comma list of {', '.join(DEBUG_TOPICS)}")
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr at exit")
     parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl (default all)")

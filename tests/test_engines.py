@@ -137,3 +137,34 @@ def test_another_tracer_keeps_working(tmp_path: Path, other: str) -> None:
     assert "call" in result.stdout
     if sys.version_info >= (3, 12):  # monitoring coexists with both
         assert names(acts) == ["outer", "leaf", "leaf"]
+
+
+def test_engine_choice_respects_an_existing_tracer(tmp_path: Path) -> None:
+    """Started under a debugger or coverage (sys.settrace taken), autoprov does not take it over."""
+    (tmp_path / "main.py").write_text("from toy.core import outer\nouter(1)\nimport sys\nprint(sys.gettrace() is not None)\n")
+    launcher = (
+        "import sys\n"
+        "def tracer(frame, event, arg):\n    return None\n"
+        "sys.settrace(tracer)\n"
+        "from autoprov.cmdline import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    import subprocess
+
+    from conftest import environment
+
+    store = tmp_path / "store"
+    done = subprocess.run(
+        [sys.executable, "-c", launcher, "--store", str(store), "--quiet", "--match", "toy.*:*", "main.py"],
+        cwd=tmp_path, capture_output=True, text=True, env=environment(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "True\n"  # the existing tracer is still installed
+    from autoprov.eventlog import read_events
+
+    (run,) = store.iterdir()
+    events = list(read_events(run))
+    info = events[0][3]
+    expected = "monitoring" if sys.version_info >= (3, 12) else "setprofile"
+    assert info["engine"] == expected, info["engine_reason"]
+    assert sum(1 for e in events if e[0] == "act") == 3

@@ -117,6 +117,8 @@ def test_summary_line_names_the_run(tmp_path: Path) -> None:
         ([], "no program to run"),
         (["--debug", "everything", "x.py"], "unknown --debug topic 'everything'"),
         (["--hash", "crc", "x.py"], "invalid choice: 'crc'"),
+        (["--engine", "settrace", "--engine", "setprofile", "x.py"], "conflicting --engine values 'settrace' and 'setprofile'"),
+        (["--store", "a", "--store", "b", "x.py"], "conflicting --store values"),
     ],
 )
 def test_bad_command_lines_exit_2_before_the_program(tmp_path: Path, args: list[str], message: str) -> None:
