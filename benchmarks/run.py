@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma list of {', '.join(GROUPS)}")
     parser.add_argument("--rounds", type=int, default=None, help="plain/traced pairs per variant (default 5, smoke 1)")
     parser.add_argument("--output", default=None, help="JSON result path (default benchmarks/results/...)")
+    parser.add_argument("--commit", default=None, metavar="REV",
+                        help="benchmark autoprov as committed at REV (a snapshot), not the working tree, which may change during a long run")
     parser.add_argument("--all-engines", action="store_true",
                         help="also time setprofile on the real analyses (skipped by default: ~4x, and only used when settrace is taken)")
     return parser.parse_args(argv)
@@ -68,6 +70,21 @@ def child_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def snapshot(revision: str, into: Path) -> str:
+    """Extract autoprov and its shipped filters as committed at ``revision``; returns the short hash.
+
+    Children then import this copy through PYTHONPATH, which comes before the editable install's
+    finder, so edits made to the working tree while the benchmark runs change nothing measured.
+    """
+    commit = subprocess.run(["git", "rev-parse", "--short", revision], cwd=cases.REPO, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit, "autoprov", "filters"], cwd=cases.REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    (into / "autoprov" / "shipped_filters").symlink_to(into / "filters")  # as pyproject's package-dir maps it
+    return commit
+
+
 def git_commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cases.REPO, capture_output=True, text=True).stdout.strip()
@@ -89,6 +106,10 @@ class Bench:
         self.selection, self.filter_note = filter_selection()
         self.tmp = Path(tempfile.mkdtemp(prefix="autoprov-bench-"))
         self.env = child_env(self.tmp)
+        self.commit = git_commit()
+        if options.commit:
+            self.commit = snapshot(options.commit, self.tmp / "source") + " (snapshot)"
+            self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.tmp / "source"), self.env.get("PYTHONPATH")]))
         self.fallback = self.version < (3, 12)
         version = ".".join(map(str, self.version))
         self.output = Path(options.output) if options.output else (
@@ -274,7 +295,7 @@ class Bench:
             "rounds": self.rounds,
             "engines": self.engines,
             "filter": self.filter_note,
-            "commit": git_commit(),
+            "commit": self.commit,
             "cpus": os.cpu_count(),
             "load_before": _load(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
