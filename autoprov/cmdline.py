@@ -25,7 +25,7 @@ from .runner import Outcome, PyRunner, exit_code_of
 SUBCOMMANDS = ("run", "list", "events", "filters", "export", "graph", "show")
 DEBUG_TOPICS = ("engine", "filter", "events")
 # Options of `run` that take a value: used to find where the program's own arguments begin.
-VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "-m")
+VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "--export", "-m")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +54,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr at exit")
     parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl (default all)")
     parser.add_argument("--graph", default=None, metavar="FMT", help="graph images: svg,png,pdf or none (default svg when Graphviz is installed)")
+    parser.add_argument("--export", default=None, choices=("background", "sync"), help="write PROV-N/XML/Turtle and graph images after exit in the background (default) or before exiting")
     parser.add_argument("-m", dest="module", default=None, metavar="MODULE", help="run a module as `python -m` does")
     return parser
 
@@ -152,7 +153,7 @@ def run_command(argv: list[str]) -> int:
 
 def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) -> Any:
     """Start capture; if autoprov itself cannot, say so once and let the program run anyway."""
-    from .export.cli import ExportStep, parse_formats, parse_graphs
+    from .export.cli import ExportStep, export_mode, parse_formats, parse_graphs
     from .session import Capture
 
     info = {
@@ -161,7 +162,7 @@ def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) 
         "program_args": runner.args,
         "filters": list(getattr(matcher, "sources", [])),
     }
-    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph))
+    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export))
     capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info, post_run=[export])
     try:
         capture.start()

@@ -7,7 +7,7 @@ cover everything ctapipe's ``Provenance`` records, plus cwd, hostname, total mem
 script's git state.  Collection never raises: a part that fails is replaced by ``{"error": ...}``.
 
 Environment variables are recorded only from :data:`ALLOWED_VARIABLES` (exact names) and
-:data:`ALLOWED_PREFIXES`; a recorded variable whose name looks secret (:data:`SECRET_NAME`) is
+:data:`ALLOWED_PREFIXES`; a recorded variable whose name looks secret (:mod:`autoprov.redaction`) is
 kept with the value ``"<redacted>"``, and ``user:password@`` in URL-like values is masked.
 """
 
@@ -23,6 +23,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from .redaction import is_secret
+
 # ctapipe's list, plus what changes the numbers of a scientific Python analysis.
 ALLOWED_VARIABLES = frozenset(
     {
@@ -32,7 +34,6 @@ ALLOWED_VARIABLES = frozenset(
     }
 )
 ALLOWED_PREFIXES = ("CONDA_", "GAMMAPY_", "CTAPIPE_", "CALDB", "AUTOPROV_", "SLURM_JOB_", "PBS_JOB")
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|CERT", re.IGNORECASE)
 URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+@")
 REDACTED = "<redacted>"
 GIT_TIMEOUT = 5.0
@@ -101,20 +102,81 @@ def python_info() -> dict[str, Any]:
 
 
 def loaded_distributions() -> dict[str, str]:
-    """name -> version of each installed distribution that provides a module now imported."""
-    from importlib import metadata
+    """name -> version of each installed distribution that provides a module now imported.
 
-    providers = metadata.packages_distributions()
-    top_level = {name.partition(".")[0] for name in list(sys.modules)}
+    ``importlib.metadata.packages_distributions()`` parses every RECORD file of the environment
+    into paths (0.3-0.8 s with a scientific stack).  Most distributions are named like their
+    top-level module, so metadata folders are matched by name first, then by their small
+    ``top_level.txt``, and only then are the remaining RECORD files scanned, as plain text.
+    """
+    modules = {name.partition(".")[0] for name in list(sys.modules)}
+    folders: dict[str, tuple[str, str, str]] = {}  # normalised name -> (name, version, folder path)
+    for entry in dict.fromkeys(sys.path):
+        if not entry or not os.path.isdir(entry):
+            continue
+        try:
+            names = os.listdir(entry)
+        except OSError:
+            continue
+        for folder in names:
+            stem = folder.rsplit(".", 1)[0]
+            if folder.endswith((".dist-info", ".egg-info")) and "-" in stem:
+                name, version = stem.split("-", 1)
+                folders.setdefault(_normalise(name), (name, version.split("-")[0], os.path.join(entry, folder)))
     versions: dict[str, str] = {}
-    for module in top_level:
-        for distribution in providers.get(module, ()):
-            if distribution not in versions:
-                try:
-                    versions[distribution] = metadata.version(distribution)
-                except metadata.PackageNotFoundError:
-                    continue
+    unexplained = set()
+    for module in modules:
+        found = folders.get(_normalise(module))
+        if found is not None:
+            versions[found[0]] = found[1]
+        elif _is_installed_module(module):
+            unexplained.add(module)
+    for name, version, path in folders.values():
+        if not unexplained or name in versions:
+            continue
+        provided = _top_level(path)
+        if provided & unexplained:
+            versions[name] = version
+            unexplained -= provided
+    for name, version, path in folders.values():
+        if not unexplained or name in versions:
+            continue
+        provided = _recorded_modules(path)
+        if provided & unexplained:  # the exact way, for the few left: the files it installed
+            versions[name] = version
+            unexplained -= provided
     return dict(sorted(versions.items(), key=lambda item: item[0].lower()))
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _is_installed_module(module: str) -> bool:
+    """A module imported from site-packages (not the standard library, not built in)."""
+    if module.startswith("__editable__"):
+        return False  # setuptools' import hook for editable installs, not a distribution's module
+    loaded = sys.modules.get(module)
+    origin = getattr(loaded, "__file__", None) or ""
+    return "site-packages" in origin or "dist-packages" in origin
+
+
+def _recorded_modules(folder: str) -> set[str]:
+    """Top-level module names among the files a distribution's RECORD lists."""
+    try:
+        with open(os.path.join(folder, "RECORD"), encoding="utf-8") as handle:
+            paths = [line.split(",", 1)[0] for line in handle]
+    except OSError:
+        return set()
+    return {path.split("/", 1)[0].split(".", 1)[0] for path in paths if path and not path.startswith("..")}
+
+
+def _top_level(folder: str) -> set[str]:
+    try:
+        with open(os.path.join(folder, "top_level.txt"), encoding="utf-8") as handle:
+            return {line.strip() for line in handle if line.strip()}
+    except OSError:
+        return set()
 
 
 def environment_variables(environ: dict[str, str]) -> dict[str, str]:
@@ -123,7 +185,7 @@ def environment_variables(environ: dict[str, str]) -> dict[str, str]:
     for name in sorted(environ):
         if name not in ALLOWED_VARIABLES and not name.startswith(ALLOWED_PREFIXES):
             continue
-        chosen[name] = REDACTED if SECRET_NAME.search(name) else URL_CREDENTIALS.sub("<redacted>@", environ[name])
+        chosen[name] = REDACTED if is_secret(name) else URL_CREDENTIALS.sub("<redacted>@", environ[name])
     return chosen
 
 

@@ -13,7 +13,11 @@ import re
 from functools import lru_cache
 
 REDACTED = "<redacted>"
-SECRET_PATTERN = r"pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|auth|cookie|session[_-]?id|signature"
+# "key" and "pass" only as whole name components (GPG_KEY, db.pass), not inside words (passband)
+SECRET_PATTERN = (
+    r"password|passwd|passphrase|secret|token|credential|auth|cookie|session[_-]?id|signature|private|cert"
+    r"|api[_-]?key|access[_-]?key|(?:^|[_\-.])(?:keys?|pass)(?:$|[_\-.])"
+)
 REDACT_ENV = "AUTOPROV_REDACT"
 
 

@@ -70,6 +70,18 @@ def run_autoprov(
     return result
 
 
+def wait_for_outputs(run_dir: Path, names: tuple[str, ...], timeout: float = 120) -> None:
+    """The slow documents are written by a detached exporter just after the run: wait for them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not all((run_dir / name).exists() for name in names):
+        if time.monotonic() > deadline:
+            missing = [name for name in names if not (run_dir / name).exists()]
+            raise AssertionError(f"background export did not write {missing} in {timeout} s")
+        time.sleep(0.1)
+
+
 @pytest.fixture(params=ENGINES)
 def engine(request) -> str:
     return request.param

@@ -12,7 +12,7 @@ import prov
 import pytest
 import xxhash
 
-from conftest import GAMMAPY_DATA, REPO, environment
+from conftest import GAMMAPY_DATA, REPO, environment, wait_for_outputs
 
 OBS_IDS = (23523, 23526, 23559, 23592)
 
@@ -110,6 +110,7 @@ def test_crab_1d_record(tmp_path):
     environment_json = json.loads((run_dir / "environment.json").read_text())
     assert environment_json["packages"]["gammapy"].startswith("2.")
     assert environment_json["status"] == "completed" and environment_json["platform"]["n_cpus"]
+    wait_for_outputs(run_dir, ("provenance.provn", "provenance.xml", "provenance.ttl", "graph.dot"))
     for name in ("provenance.provn", "provenance.xml", "provenance.ttl", "graph.dot"):
         assert (run_dir / name).stat().st_size > 0
 

@@ -60,12 +60,32 @@ def display_path(path: Path) -> str:
     return (str(path) if text.startswith("..") else text).rstrip(os.sep) + os.sep
 
 
-class ExportStep:
-    """The post-run step of ``python -m autoprov``: write every output into the run folder."""
+EXPORT_MODES = ("background", "sync")
+EXPORT_ENV = "AUTOPROV_EXPORT"
 
-    def __init__(self, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None) -> None:
+
+def export_mode(text: str | None) -> str:
+    """``--export`` / ``$AUTOPROV_EXPORT``: background (default) or sync."""
+    mode = text or os.environ.get(EXPORT_ENV) or "background"
+    if mode not in EXPORT_MODES:
+        raise UsageError(f"unknown --export mode {mode!r}; choose background or sync")
+    return mode
+
+
+class ExportStep:
+    """The post-run step of ``python -m autoprov``: write the outputs into the run folder.
+
+    PROV-JSON (streamed), ``environment.json`` and ``graph.dot`` are always written before the
+    program's process ends; they cost milliseconds.  PROV-N, PROV-XML, Turtle and the rendered
+    graph cost up to a second (prov.model, rdflib, Graphviz), which would show in every run's wall
+    time, so by default a detached ``autoprov export --all`` writes them just after the program has
+    exited (each file appears atomically).  ``--export sync`` writes everything before exiting.
+    """
+
+    def __init__(self, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None, mode: str = "background") -> None:
         self.formats = formats
         self.graphs = graphs
+        self.mode = mode
         self.model: RunModel | None = None
         self.written: Written | None = None
 
@@ -73,10 +93,27 @@ class ExportStep:
         from .model import load
         from .outputs import write_run
 
+        deferred = self.mode == "background" and (set(self.formats) - {"json"} or self.graphs != ())
         with paused_gc():
             self.model = load(run_dir)
-            self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
+            if deferred:
+                self.written = write_run(Path(run_dir), self.model, ("json",), ())
+            else:
+                self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
+        if deferred:
+            self._detach(Path(run_dir))
         return self.written
+
+    def _detach(self, run_dir: Path) -> None:
+        """Start ``autoprov export --all`` for the slow outputs, outliving this process."""
+        import subprocess
+
+        command = [sys.executable, "-m", "autoprov", "export", run_dir.name, "--store", str(run_dir.parent), "--all",
+                   "--format", ",".join(self.formats)]
+        if self.graphs is not None:
+            command += ["--graph", ",".join(self.graphs) or "none"]
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True)
 
     def summary(self, run_dir: Path) -> list[str]:
         """Notes, then the final line: ``autoprov: <run-id>: N activities, M entities -> .prov/<run-id>/``."""
@@ -129,14 +166,26 @@ def _deliver(data: str | bytes, output: str) -> None:
 def export_command(argv: list[str]) -> int:
     """``autoprov export RUN --format json|provn|xml|ttl [-o FILE|-]``: rebuild a document from the log."""
     parser = _parser("autoprov export")
-    parser.add_argument("--format", default="json", choices=FORMATS)
+    parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)} (with --all: a comma list)")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="output file, - for stdout (default: the run folder)")
+    parser.add_argument("--all", action="store_true", help="write every document and graph into the run folder")
+    parser.add_argument("--graph", default=None, metavar="FMT", help="with --all: svg,png,pdf or none")
     options = parser.parse_args(argv)
     run_dir = _run_dir(options)
     from .model import load
-    from .outputs import serialize
+    from .outputs import serialize, write_run
 
     model = load(run_dir)
+    if options.all:
+        written = write_run(run_dir, model, parse_formats(options.format), parse_graphs(options.graph))
+        for note in written.notes:
+            print(f"autoprov: {model.run_id}: note: {note}", file=sys.stderr)
+        for path in written.files:
+            print(path)
+        return 0
+    options.format = options.format or "json"
+    if options.format not in FORMATS:
+        raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}")
     output = options.output or str(run_dir / f"provenance.{options.format}")
     if options.format == "json":
         if output == "-":
