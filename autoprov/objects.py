@@ -43,6 +43,11 @@ class ObjectRegistry:
         self._members(key, obj)
         return key
 
+    def new_version(self, obj: Any) -> int:
+        """A new entity id for an object changed in place; later uses refer to this version."""
+        self._entries.pop(id(obj), None)
+        return self.key(obj)
+
     def known(self, obj: Any) -> bool:
         entry = self._entries.get(id(obj))
         return entry is not None and (entry[1]() if entry[2] else entry[1]) is obj

@@ -108,6 +108,7 @@ class Recorder:
         self.activity_count = 0
         self._described: set[str] = set()  # activity names whose DESC event is written
         self._reads_seen: set[tuple] = set()  # (activity, path, version) already reported
+        self._used_by: dict[int, set[int]] = {}  # running activity -> object ids it used
         self.on_fault: Callable[[str, BaseException], None] | None = None
 
     # -- decisions ---------------------------------------------------------------------------
@@ -216,10 +217,20 @@ class Recorder:
         except Exception:
             return None
 
+    def _object_key(self, kind: str, act: int, value: Any) -> int:
+        """The entity id for a USE/GEN; an object an activity used and then generates was modified
+        in place (a fit updates its datasets' models), so it becomes a new version: a new id."""
+        key = self.objects.key(value)
+        if kind == events.USE:
+            self._used_by.setdefault(act, set()).add(key)
+        elif key in self._used_by.get(act, ()):
+            key = self.objects.new_version(value)
+        return key
+
     def _link(self, kind: str, act: int, role: Any, value: Any, now: int, file_direction: str) -> None:
         """USE/GEN of an object entity, or FILEARG when the value names a file."""
         if not isinstance(role, EntitySpec):
-            self._append((kind, act, role, self.objects.key(value), now))
+            self._append((kind, act, role, self._object_key(kind, act, value), now))
             return
         spec = role
         if spec.kind in ("File", "FileCollection") and isinstance(value, (str, os.PathLike)):
@@ -228,7 +239,7 @@ class Recorder:
             if spec.index:
                 self._append((events.FILEARG, act, f"{spec.role}_index", os.path.join(path, spec.index), file_direction))
             return
-        key = self.objects.key(value)
+        key = self._object_key(kind, act, value)
         if spec.members:
             try:
                 self.objects.add_members(key, _resolve(value, spec.members))
@@ -258,6 +269,7 @@ class Recorder:
         else:
             detail = render(str(error)) if type(error).__module__ == "builtins" else ""
             self._append((events.END, act, now, "failed", f"{type(error).__qualname__}: {detail}".rstrip(": ")))
+        self._used_by.pop(act, None)
 
     def _results(self, plan: Plan, arguments: dict | None, result: Any) -> dict[str, Any]:
         """Values a rule reads when the call returns (fitted parameters, statistics), rendered."""

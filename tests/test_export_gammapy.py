@@ -96,14 +96,18 @@ def test_crab_1d_record(tmp_path):
     assert acts("DataStore.get_observations") <= after_store
     for step in ("SpectrumDatasetMaker.run", "ReflectedRegionsBackgroundMaker.run", "SafeMaskMaker.run", "Fit.run", "FluxPointsEstimator.run"):
         assert acts(step) and acts(step) <= after_store, step
-    # Fit.run changes the models of the Datasets in place; the estimator is linked to it through that
-    # shared Datasets entity, which the makers' outputs are members of
+    # Fit.run changes the models of the Datasets in place: it generates a new version of the
+    # Datasets, which the estimator uses, and that version derives from the makers' outputs
     inputs: dict[str, set[str]] = defaultdict(set)
     for record in doc.get_records(prov.model.ProvUsage):
         inputs[str(_one(record, "prov:activity"))].add(str(_one(record, "prov:entity")))
+    outputs: dict[str, set[str]] = defaultdict(set)
+    for record in doc.get_records(prov.model.ProvGeneration):
+        outputs[str(_one(record, "prov:activity"))].add(str(_one(record, "prov:entity")))
     (fit,), (estimator,) = acts("Fit.run"), acts("FluxPointsEstimator.run")
-    shared = inputs[fit] & inputs[estimator]
-    assert shared and shared <= reachable(edges, acts("SafeMaskMaker.run"))
+    fitted = outputs[fit] & inputs[estimator]
+    assert fitted and not inputs[fit] & inputs[estimator]  # the fitted version, not the one before the fit
+    assert fitted <= reachable(edges, acts("SafeMaskMaker.run"))
     flux_points = files_by_path(doc)[str(tmp_path / "out" / "flux_points.fits")]
     assert str(flux_points.identifier) in reachable(edges, {estimator})
 
