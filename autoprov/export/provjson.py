@@ -2,36 +2,57 @@
 
 ``prov.model`` costs ~23 us and 1.7 KB per record, too much for a 100,000-activity run (about
 700,000 records); this writer encodes statements in batches with the C JSON encoder into a
-temporary file that is renamed into place when complete, so a crash never leaves a torn document
-and the whole text is never held in memory.  Numbers are typed exactly as ``prov`` types them (its
-own public :func:`~prov.serializers.provjson.encode_json_representation`), so that ``prov.read`` of
-this output equals :func:`autoprov.export.provdoc.document` of the same run (tested).
+temporary file that is renamed into place when complete (without fsync: the document is derived
+from the event log, see :mod:`autoprov.store`), so a crash never leaves a torn document and the
+whole text is never held in memory.  Numbers are typed exactly as ``prov`` 3.2 types them
+(:func:`typed_number` mirrors ``prov.serializers.provjson.encode_json_representation``), so that
+``prov.read`` of this output equals :func:`autoprov.export.provdoc.document` of the same run
+(tested).  This module does not import ``prov``: that import alone costs ~50 ms (``prov.identifier``
+compiles its regular expressions), and this writer runs before every ``python -m autoprov`` exits.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from ..store import create_temporary
 from .model import RunModel
 from .names import QName, Time, TimeText
 from .statements import Statement, namespaces, statements
 
 BATCH = 5000
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+INT32 = 2**31
+INT64 = 2**63
+
+
+def typed_number(value: Any) -> Any:
+    """A plain value as prov's PROV-JSON writer encodes it: ints by magnitude, floats as xsd:double."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        kind = "xsd:int" if -INT32 <= value < INT32 else "xsd:long" if -INT64 <= value < INT64 else "xsd:integer"
+        return {"$": str(value), "type": kind}
+    if isinstance(value, float):
+        if math.isnan(value):
+            text = "NaN"
+        elif math.isinf(value):
+            text = "INF" if value > 0 else "-INF"
+        else:
+            text = float.__repr__(value)
+        return {"$": text, "type": "xsd:double"}
+    return value
 
 
 class _Records:
     """Turns statements into PROV-JSON record objects (attribute values typed as prov types them)."""
 
     def __init__(self) -> None:
-        from prov.serializers.provjson import encode_json_representation
-
-        self.number = encode_json_representation
         self.numbers: dict[tuple[type, Any], Any] = {}  # the same typed literal, encoded once
         self.time = TimeText()
 
@@ -48,7 +69,7 @@ class _Records:
         if encoded is None:
             if len(self.numbers) > 100_000:
                 self.numbers.clear()
-            encoded = self.numbers[key] = self.number(value)
+            encoded = self.numbers[key] = typed_number(value)
         return encoded
 
     def record(self, formal: dict[str, Any], attributes: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -105,12 +126,10 @@ def write_statements(out: IO[str], prefixes: dict[str, str], stream: Iterable[St
 def write(model: RunModel, path: Path) -> int:
     """``provenance.json`` for the run, written atomically; returns the number of records."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = create_temporary(path)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", buffering=1 << 20) as out:
             count = write_statements(out, namespaces(model), statements(model))
-            out.flush()
-            os.fsync(out.fileno())
         os.chmod(temporary, 0o640)
         os.replace(temporary, path)
     except BaseException:

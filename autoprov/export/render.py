@@ -2,13 +2,12 @@
 
 Layout is the slow part of drawing provenance, so rendering runs in a child process that is
 killed after ``timeout`` seconds; a missing ``dot`` or a timeout is reported, never raised into
-the user's run.
+the user's run.  ``shutil`` and ``subprocess`` are imported only when an image is drawn: the
+post-run export of ``python -m autoprov`` imports this module but leaves drawing to the detached
+exporter, and every import there is paid by every run.
 """
 
 from __future__ import annotations
-
-import shutil
-import subprocess
 
 GRAPH_FORMATS = ("svg", "png", "pdf")
 RENDER_TIMEOUT = 60.0
@@ -20,6 +19,8 @@ class RenderError(Exception):
 
 
 def dot_program() -> str | None:
+    import shutil
+
     return shutil.which("dot")
 
 
@@ -30,6 +31,8 @@ def render(dot_text: str, fmt: str, timeout: float = RENDER_TIMEOUT) -> bytes:
     program = dot_program()
     if program is None:
         raise RenderError(MISSING)
+    import subprocess
+
     try:
         done = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
