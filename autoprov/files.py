@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat as stat_module
 from collections.abc import Callable
 
 import xxhash
@@ -28,8 +29,15 @@ CHUNK = 1 << 20
 
 
 def hash_file(path: str, algorithm: str) -> tuple[str | None, int | None, int | None]:
-    """(hexdigest, size, mtime_ns) of a file, streamed; (None, ...) when it cannot be read."""
+    """(hexdigest, size, mtime_ns) of a file, streamed; (None, ...) when it cannot be read.
+
+    Only regular files are opened: opening a named pipe or a device to hash it could block
+    forever or consume data meant for the program.
+    """
     try:
+        info = os.stat(path)
+        if not stat_module.S_ISREG(info.st_mode):
+            return None, None, info.st_mtime_ns
         with open(path, "rb") as handle:
             stat = os.fstat(handle.fileno())
             if algorithm == "none":

@@ -251,3 +251,48 @@ def test_records_are_read_with_safe_parsers_only() -> None:
         text = source.read_text()
         assert "pickle" not in text, source
         assert "yaml.load(" not in text and "yaml.unsafe_load" not in text and "yaml.Loader" not in text, source
+
+
+def test_files_that_vanish_or_cannot_be_hashed(tmp_path: Path, engine: str) -> None:
+    """A file deleted behind autoprov's back, a named pipe, an unreadable path: no hang, no error."""
+    (tmp_path / "main.py").write_text(
+        "import os, subprocess, threading\n"
+        "from toy.io import write_text, read_text\n"
+        "write_text('gone.txt', 'soon deleted')\n"
+        "subprocess.run(['rm', 'gone.txt'], check=True)  # not seen by the audit hook\n"
+        "os.mkfifo('pipe')\n"
+        "threading.Thread(target=lambda: open('pipe', 'w').write('through the pipe')).start()\n"
+        "print(read_text('pipe'))\n"
+        "try:\n    read_text('/root-only/nothing/here.txt')\nexcept OSError as error:\n    print(type(error).__name__)\n"
+    )
+    plain_dir = tmp_path / "plain"
+    plain_dir.mkdir()
+    (plain_dir / "main.py").write_text((tmp_path / "main.py").read_text())
+    plain = run_plain(["main.py"], plain_dir)
+    started = time.monotonic()
+    result = run_autoprov(["main.py"], tmp_path, engine=engine, options=MATCH)
+    assert time.monotonic() - started < 60
+    assert result.returncode == plain.returncode == 0, result.stderr
+    assert result.stdout == plain.stdout == "through the pipe\nFileNotFoundError\n"
+    assert result.stderr == ""
+    digests = {e[1]: e[4] for e in result.of_kind("digest")}
+    assert digests[str(tmp_path / "gone.txt")] is None
+    assert digests[str(tmp_path / "pipe")] is None
+    assert result.of_kind("exit")[0][2] == "completed"
+
+
+def test_atomic_write_never_leaves_a_truncated_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash while a document is written leaves the previous complete one (or none), never a part."""
+    from autoprov import store
+
+    target = tmp_path / "provenance.json"
+    store.atomic_write(target, '{"complete": 1}')
+
+    def crash(*args: object) -> None:
+        raise OSError("disk died during rename")
+
+    monkeypatch.setattr(store.os, "replace", crash)
+    with pytest.raises(OSError):
+        store.atomic_write(target, '{"complete": 2, "much more": "' + "x" * 100000 + '"}')
+    assert target.read_text() == '{"complete": 1}'
+    assert [p.name for p in tmp_path.iterdir()] == ["provenance.json"]  # no temporary file left
