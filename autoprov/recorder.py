@@ -348,6 +348,8 @@ class Recorder:
                 version = self.files.write(path, truncates)
                 op = "write" if truncates or not (flags & os.O_RDWR) else "update"
             else:
+                if not os.path.exists(path):
+                    return  # this open fails (a probe for an optional file): nothing was read
                 version = self.files.read(path)
                 op = "read"
                 act = self.current_activity()

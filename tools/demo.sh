@@ -14,17 +14,18 @@ cd "$root"
 outdir=demo_out
 store=$root/.prov
 
-# The shipped gammapy filter is the default once it exists; until then, select the API calls.
-selection=()
-if [ ! -f filters/gammapy.yaml ]; then
-    selection=(--filter none)
-    while read -r pattern; do
-        case $pattern in ''|'#'*) ;; *) selection+=(--match "$pattern") ;; esac
-    done < examples/gammapy_api.match
+# The graph image needs Graphviz's `dot`: find it, or install it when we may (root + apt-get).
+if ! command -v dot >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "demo: Graphviz 'dot' not found; installing it (apt-get install graphviz)"
+        (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || true
+    fi
+    command -v dot >/dev/null 2>&1 || echo "demo: Graphviz 'dot' is missing: the record gets graph.dot but no graph.svg (install graphviz to draw it)"
 fi
 
-echo "== python -m autoprov examples/crab_1d.py --outdir $outdir   (GAMMAPY_DATA=$GAMMAPY_DATA)"
-"$python" -m autoprov --store "$store" "${selection[@]}" examples/crab_1d.py --outdir "$outdir"
+# --export sync: every document and the graph are written before the command returns
+echo "== python -m autoprov --export sync examples/crab_1d.py --outdir $outdir   (GAMMAPY_DATA=$GAMMAPY_DATA)"
+"$python" -m autoprov --store "$store" --export sync --graph svg,png examples/crab_1d.py --outdir "$outdir"
 
 run_dir=$("$python" - "$store" <<'PY'
 import sys
@@ -47,4 +48,11 @@ echo
 echo "== files the run read and wrote (op, path):"
 printf '%s\n' "$events" | grep '^\["file"' | awk -F'"' '!seen[$4 $6]++ && n++ < 12 { print "  " $4, $6 }'
 echo
+echo "== autoprov show latest"
+"$python" -m autoprov show --store "$store" latest
+echo
 echo "demo: done.  The record of this run is $run_dir"
+for name in provenance.json provenance.provn provenance.xml provenance.ttl environment.json graph.svg graph.png; do
+    [ -f "$run_dir/$name" ] && echo "  $run_dir/$name"
+done
+true
