@@ -15,7 +15,6 @@ sha256/md5); an unreadable or vanished file gets a DIGEST with ``hexdigest = Non
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat as stat_module
 from collections.abc import Callable
@@ -55,6 +54,8 @@ def _new_hasher(algorithm: str):
         return xxhash.xxh3_128()
     if algorithm == "xxh64":
         return xxhash.xxh64()
+    import hashlib  # only for sha256/md5: loading OpenSSL costs ~3 ms that xxhash runs never need
+
     return hashlib.new(algorithm)
 
 
