@@ -17,12 +17,37 @@ __all__ = ["__version__", "capture", "start", "stop"]
 _current: Any = None
 
 
-def capture(*, filters: list[str] | None = None, match: list[str] | None = None, **options: Any):
-    """A :class:`autoprov.session.Capture` (context manager, decorator, or start()/stop())."""
+def capture(
+    *,
+    filters: list[str] | None = None,
+    match: list[str] | None = None,
+    formats: str | None = None,
+    graphs: str | None = None,
+    **options: Any,
+):
+    """A :class:`autoprov.session.Capture` (context manager, decorator, or start()/stop()).
+
+    ``filters`` and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy
+    filter by default); ``formats`` / ``graphs`` as ``--format`` / ``--graph``.  Inside a live
+    session there is no process exit to wait for, so the documents are written when the capture
+    stops, and one summary line names the run folder (``quiet=True`` drops it).
+    """
+    from .export.cli import ExportStep, parse_formats, parse_graphs
     from .matching import build_matcher
     from .session import Capture
 
-    return Capture(build_matcher(filters=filters, match=match), **options)
+    export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync")
+    quiet = bool(options.get("quiet"))
+
+    def export_and_report(run_dir: Any) -> None:
+        export(run_dir)
+        if not quiet:
+            import sys
+
+            for line in export.summary(run_dir):
+                print(line, file=sys.stderr)
+
+    return Capture(build_matcher(filters=filters, match=match), post_run=[export_and_report], **options)
 
 
 def start(**options: Any):
