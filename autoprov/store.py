@@ -15,8 +15,11 @@ machine a derived document may be missing or empty, and re-exporting restores it
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
 from .errors import StoreError
 
@@ -57,14 +60,19 @@ def create_temporary(path: Path) -> tuple[int, str]:
     return os.open(temporary, flags, 0o600), temporary
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write ``path`` (a derived document: no fsync, see above) through a temporary file and a rename."""
+@contextmanager
+def atomic_file(path: Path, binary: bool = False, buffering: int = -1) -> Iterator[IO]:
+    """A file to write ``path`` through: a temporary next to it, renamed into place on success and
+    removed on any failure, so ``path`` is never seen half-written (derived documents: no fsync)."""
     path = Path(path)
-    mode = "wb" if isinstance(data, bytes) else "w"
     handle, temporary = create_temporary(path)
     try:
-        with os.fdopen(handle, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as out:
-            out.write(data)
+        if binary:
+            out = os.fdopen(handle, "wb", buffering=buffering)
+        else:
+            out = os.fdopen(handle, "w", encoding="utf-8", buffering=buffering)
+        with out:
+            yield out
         os.chmod(temporary, 0o640)
         os.replace(temporary, path)
     except BaseException:
@@ -73,6 +81,12 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``path`` at once through :func:`atomic_file`."""
+    with atomic_file(path, binary=isinstance(data, bytes)) as out:
+        out.write(data)
 
 
 def run_dirs(store: Path) -> list[Path]:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from ..store import create_temporary
+from ..store import atomic_file
 from .model import RunModel
 from .names import QName, Time, TimeText
 from .statements import Statement, namespaces, statements
@@ -125,17 +124,5 @@ def write_statements(out: IO[str], prefixes: dict[str, str], stream: Iterable[St
 
 def write(model: RunModel, path: Path) -> int:
     """``provenance.json`` for the run, written atomically; returns the number of records."""
-    path = Path(path)
-    handle, temporary = create_temporary(path)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", buffering=1 << 20) as out:
-            count = write_statements(out, namespaces(model), statements(model))
-        os.chmod(temporary, 0o640)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    return count
+    with atomic_file(Path(path), buffering=1 << 20) as out:
+        return write_statements(out, namespaces(model), statements(model))
