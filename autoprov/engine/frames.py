@@ -10,7 +10,9 @@ per-code-object decision, which is cached.
 from __future__ import annotations
 
 import dis
-from types import CodeType, FrameType
+import sys
+from collections.abc import Iterator
+from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 from ..recorder import Plan, Recorder
@@ -25,6 +27,31 @@ class UnseenException(Exception):
     """Stands for the exception that unwound a frame when the engine could not see it (setprofile)."""
 
 
+def _module_codes(module_globals: dict[str, Any]) -> Iterator[CodeType]:
+    """Code objects of the functions and methods a module defines (decorated ones unwrapped)."""
+    seen: set[int] = set()
+    pending = list(module_globals.values())
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, type):
+            if value.__module__ == module_globals.get("__name__"):
+                pending.extend(vars(value).values())  # methods, properties, nested classes
+            continue
+        if isinstance(value, (staticmethod, classmethod)):
+            pending.append(value.__func__)
+        elif isinstance(value, property):
+            pending.extend(f for f in (value.fget, value.fset, value.fdel) if f is not None)
+        elif isinstance(value, FunctionType):
+            wrapped = getattr(value, "__wrapped__", None)
+            if wrapped is not None:
+                pending.append(wrapped)
+            if value.__globals__ is module_globals:
+                yield value.__code__
+
+
 class FrameDecisions:
     """Per-module and per-code-object decisions, cached; frame 'return' classification."""
 
@@ -34,34 +61,56 @@ class FrameDecisions:
         self.plans: dict[CodeType, Plan | None] = {}
         self.errors: dict[FrameType, BaseException] = {}  # matched frame -> exception in flight
 
-    def plan_for(self, frame: FrameType) -> Plan | None:
-        """The plan of a new frame, or None (cost when unmatched: one dict lookup on the module)."""
-        module = frame.f_globals.get("__name__")
-        may_match = self.modules.get(module)
-        if may_match is None:
-            may_match = self.modules[module] = self._module_may_match(module)
-        if not may_match:
-            return None
-        code = frame.f_code
+    def module_decision(self, frame: FrameType) -> bool:
+        """Whether frames of this frame's module can be activities (cached once it is certain).
+
+        A module is fully imported by the time its functions are called, so its functions and the
+        methods of its classes can all be decided at once: a module without a single activity, the
+        case of most frames in a gammapy run, is then skipped on one dict lookup, never reading
+        ``f_code``.  The program's own ``__main__`` is always decided per code object, a module
+        still being imported until it is complete; nested functions are never activities (the
+        filter language excludes them).
+        """
+        module_globals = frame.f_globals
+        name = module_globals.get("__name__")
+        if not isinstance(name, str) or name.startswith("autoprov."):
+            self.modules[name] = False
+            return False
+        may_match = getattr(self.recorder.matcher, "may_match_module", None)
+        if may_match is not None and not may_match(name):
+            self.modules[name] = False
+            return False
+        module = sys.modules.get(name)
+        if name == "__main__" or module is None or module.__dict__ is not module_globals:
+            self.modules[name] = True  # the program itself, or code run with its own globals
+            return True
+        if getattr(getattr(module, "__spec__", None), "_initializing", False):
+            return True  # being imported: decided per code object until the module is complete
+        decision = self.modules[name] = self._scan(module_globals)
+        return decision
+
+    def _scan(self, module_globals: dict[str, Any]) -> bool:
+        """Decide every function and method defined in a module; True if any is an activity."""
+        found = False
+        for code in _module_codes(module_globals):
+            if self._plan(code, module_globals) is not None:
+                found = True
+        return found
+
+    def _plan(self, code: CodeType, module_globals: dict[str, Any]) -> Plan | None:
         plan = self.plans.get(code, _UNSEEN)
         if plan is _UNSEEN:
             try:
-                plan = self.recorder.plan(code, frame.f_globals)
+                plan = self.recorder.plan(code, module_globals)
             except Exception as error:
                 self.recorder.fault("matcher", error)
                 plan = None
             self.plans[code] = plan
         return plan
 
-    def _module_may_match(self, module: Any) -> bool:
-        if not isinstance(module, str) or module.startswith("autoprov."):
-            return False
-        may_match = getattr(self.recorder.matcher, "may_match_module", None)
-        return True if may_match is None else bool(may_match(module))
-
     def call(self, frame: FrameType) -> bool:
-        """A new frame (or a resumed generator frame); True when it is recorded."""
-        plan = self.plan_for(frame)
+        """A new frame of a module that has activities; True when it is recorded."""
+        plan = self._plan(frame.f_code, frame.f_globals)
         if plan is None:
             return False
         if not self.recorder.resume(frame):

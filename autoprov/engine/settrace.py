@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -24,6 +25,7 @@ class SettraceEngine:
     def __init__(self, recorder: Recorder) -> None:
         self._recorder = recorder
         self._decisions = FrameDecisions(recorder)
+        self._on_call = self._make_call_hook()
 
     def start(self) -> None:
         if hasattr(threading, "settrace_all_threads"):
@@ -40,17 +42,34 @@ class SettraceEngine:
             sys.settrace(None)
 
     def intact(self) -> bool:
-        return sys.gettrace() == self._on_call
+        return sys.gettrace() is self._on_call
 
-    def _on_call(self, frame: FrameType, event: str, arg: Any) -> Any:
-        # Cost for unmatched frames: one f_globals read and one dict lookup (module decision).
-        try:
-            if self._decisions.call(frame):
-                frame.f_trace_lines = False
-                return self._on_local
-        except Exception as error:
-            self._recorder.fault("engine", error)
-        return None
+    def _make_call_hook(self) -> Callable[[FrameType, str, Any], Any]:
+        """The global trace function, a closure so the hot path reads only fast local names."""
+        modules = self._decisions.modules
+        module_decision = self._decisions.module_decision
+        call = self._decisions.call
+        on_local = self._on_local
+        fault = self._recorder.fault
+
+        def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+            # Runs for every new Python frame (13 M in a 4-run Crab analysis).  Cost for a frame of
+            # a module with no activity, ~85 % of them: one f_globals read, one dict lookup.
+            try:
+                if not modules[frame.f_globals["__name__"]]:
+                    return None
+            except KeyError:
+                if not module_decision(frame):
+                    return None
+            try:
+                if call(frame):
+                    frame.f_trace_lines = False
+                    return on_local
+            except Exception as error:
+                fault("engine", error)
+            return None
+
+        return on_call
 
     def _on_local(self, frame: FrameType, event: str, arg: Any) -> Any:
         try:
