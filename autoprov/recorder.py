@@ -35,6 +35,13 @@ FILENAME_HINTS = ("filename", "path", "file", "dir", "outdir")
 WRITING_VERBS = ("write", "save", "to_", "dump", "export")
 
 
+def code_key(code: CodeType) -> tuple[int, str, str]:
+    """What the engines cache decisions under: cheap to hash, unlike a code object, which hashes
+    its bytecode and constants (recursively) on every lookup.  Only functions nobody can select
+    (lambdas and comprehensions on one line) can share a key, and they are never activities."""
+    return (code.co_firstlineno, code.co_name, code.co_filename)
+
+
 class Plan:
     """A rule plus everything about the call that can be worked out once per code object."""
 

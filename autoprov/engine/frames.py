@@ -58,7 +58,7 @@ class FrameDecisions:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.modules: dict[Any, bool] = {}  # module name -> may any rule match it?
-        self.plans: dict[CodeType, Plan | None] = {}
+        self.plans: dict[tuple, Plan | None] = {}  # code_key(code) -> plan
         self.errors: dict[FrameType, BaseException] = {}  # matched frame -> exception in flight
 
     def module_decision(self, frame: FrameType) -> bool:
@@ -98,14 +98,15 @@ class FrameDecisions:
         return found
 
     def _plan(self, code: CodeType, module_globals: dict[str, Any]) -> Plan | None:
-        plan = self.plans.get(code, _UNSEEN)
+        key = (code.co_firstlineno, code.co_name, code.co_filename)  # code_key, inlined
+        plan = self.plans.get(key, _UNSEEN)
         if plan is _UNSEEN:
             try:
                 plan = self.recorder.plan(code, module_globals)
             except Exception as error:
                 self.recorder.fault("matcher", error)
                 plan = None
-            self.plans[code] = plan
+            self.plans[key] = plan
         return plan
 
     def call(self, frame: FrameType) -> bool:

@@ -13,7 +13,7 @@ import sys
 from types import CodeType
 from typing import Any
 
-from ..recorder import Plan, Recorder
+from ..recorder import Plan, Recorder, code_key
 
 # Preferred ids: the two unnamed ones first, the named ones (debugger 0, coverage 1, profiler 2,
 # optimizer 5) last, and never one already in use.
@@ -36,7 +36,10 @@ class MonitoringEngine:
 
     def __init__(self, recorder: Recorder) -> None:
         self._recorder = recorder
-        self._plans: dict[CodeType, Plan | None] = {}
+        # keyed by code_key(code), not by the code object: a code object hashes its whole content
+        # (59 us for a module body, which holds every function of the module as constants)
+        self._plans: dict[tuple, Plan | None] = {}
+        self._matched: list[CodeType] = []
         self._tool_id: int | None = None
 
     def start(self) -> None:
@@ -65,9 +68,8 @@ class MonitoringEngine:
         monitoring = sys.monitoring
         tool_id, self._tool_id = self._tool_id, None
         monitoring.set_events(tool_id, 0)
-        for code, plan in self._plans.items():
-            if plan is not None:
-                monitoring.set_local_events(tool_id, code, 0)
+        for code in self._matched:
+            monitoring.set_local_events(tool_id, code, 0)
         for event in (monitoring.events.PY_START, monitoring.events.PY_RETURN, monitoring.events.PY_YIELD,
                       monitoring.events.PY_RESUME, monitoring.events.PY_UNWIND):
             monitoring.register_callback(tool_id, event, None)
@@ -81,7 +83,7 @@ class MonitoringEngine:
     def _on_start(self, code: CodeType, offset: int) -> Any:
         # Cost: unmatched code runs this once per code object (then DISABLE); matched code pays one
         # dict lookup plus Recorder.enter (measured ~3 us with three scalar arguments).
-        plan = self._plans.get(code, _UNSEEN)
+        plan = self._plans.get((code.co_firstlineno, code.co_name, code.co_filename), _UNSEEN)
         if plan is _UNSEEN:
             plan = self._decide(code, sys._getframe(1).f_globals)
         if plan is None:
@@ -98,8 +100,9 @@ class MonitoringEngine:
         except Exception as error:
             self._recorder.fault("matcher", error)
             plan = None
-        self._plans[code] = plan
+        self._plans[code_key(code)] = plan
         if plan is not None:
+            self._matched.append(code)
             events = sys.monitoring.events
             sys.monitoring.set_local_events(self._tool_id, code, events.PY_RETURN | events.PY_YIELD | events.PY_RESUME)
         return plan
@@ -112,7 +115,7 @@ class MonitoringEngine:
 
     def _on_unwind(self, code: CodeType, offset: int, error: BaseException) -> None:
         # Cost: runs for every Python frame an exception leaves; one dict lookup when unmatched.
-        if self._plans.get(code) is None:
+        if self._plans.get((code.co_firstlineno, code.co_name, code.co_filename)) is None:
             return
         try:
             self._recorder.leave(sys._getframe(1), None, error)
