@@ -56,6 +56,3 @@ ERROR = "error"
 DESC = "desc"
 ENV = "env"
 EXIT = "exit"
-
-FILE_OPS = ("read", "write", "update", "remove", "rename", "copy", "mkdir", "listdir")
-RUN_STATUSES = ("completed", "failed", "interrupted", "incomplete")

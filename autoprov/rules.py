@@ -7,15 +7,11 @@ which arguments are parameters, which arguments and return values are entities, 
 nested matched calls are recorded.  ``None`` means "not an activity", and the monitoring engine
 then disables the code object for good.
 
-The YAML filter language (``autoprov.filtering``) compiles into these objects; the small
-:class:`PatternMatcher` here is the minimal matcher (module prefix + qualified-name globs) that
-the filter language builds on and that tests use directly.
+The YAML filter language (``autoprov.filtering``) compiles into these objects.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any, Protocol
@@ -59,10 +55,6 @@ class Rule:
     result_parameters: tuple[str, ...] = ()
     description: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    @property
-    def records_all_arguments(self) -> bool:
-        return self.parameters is None
-
 
 class Matcher(Protocol):
     """Decides once per code object whether a function is an activity."""
@@ -76,48 +68,3 @@ def module_of(module_globals: dict[str, Any]) -> str:
     """The module name a code object runs in ('' when unknown)."""
     name = module_globals.get("__name__")
     return name if isinstance(name, str) else ""
-
-
-class PatternMatcher:
-    """Matches ``module:qualname`` against globs, e.g. ``gammapy.makers.*:*Maker.run``.
-
-    A pattern without ``:`` is a module glob and matches every function of those modules.
-    Exclude patterns win over include patterns.  Decision cost is paid once per code object.
-    """
-
-    def __init__(self, include: list[str], exclude: list[str] | tuple[str, ...] = ()) -> None:
-        self.include = [self._compile(p) for p in include]
-        self.exclude = [self._compile(p) for p in exclude]
-        self.module_prefixes = tuple(sorted({p[0].split("*", 1)[0].split("?", 1)[0] for p in self.include}))
-
-    @staticmethod
-    def _compile(pattern: str) -> tuple[str, re.Pattern[str], re.Pattern[str]]:
-        module, _, qualname = pattern.partition(":")
-        return pattern, re.compile(fnmatch.translate(module)), re.compile(fnmatch.translate(qualname or "*"))
-
-    def _first(self, patterns: list, module: str, qualname: str) -> str | None:
-        for text, module_re, qualname_re in patterns:
-            if module_re.match(module) and qualname_re.match(qualname):
-                return text
-        return None
-
-    def decide(self, code: CodeType, module_globals: dict[str, Any]) -> Rule | None:
-        module = module_of(module_globals)
-        qualname = getattr(code, "co_qualname", code.co_name)
-        if "<" in qualname:  # lambdas, comprehensions, <module>
-            return None
-        included = self._first(self.include, module, qualname)
-        if included is None or self._first(self.exclude, module, qualname) is not None:
-            return None
-        return Rule(name=f"{module}.{qualname}", rule_id=included)
-
-    def explain(self, code: CodeType, module_globals: dict[str, Any]) -> str:
-        module = module_of(module_globals)
-        qualname = getattr(code, "co_qualname", code.co_name)
-        excluded = self._first(self.exclude, module, qualname)
-        included = self._first(self.include, module, qualname)
-        if excluded:
-            return f"{module}.{qualname}: not an activity (excluded by {excluded!r})"
-        if included:
-            return f"{module}.{qualname}: activity (included by {included!r})"
-        return f"{module}.{qualname}: not an activity (no include pattern matches)"

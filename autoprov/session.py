@@ -34,10 +34,6 @@ SYSTEM_NOISE = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/lib/", "/usr/share/",
 _active: Capture | None = None
 
 
-def active_capture() -> Capture | None:
-    return _active
-
-
 def _after_fork_in_child() -> None:
     if _active is not None:
         _active.detach_in_child()
