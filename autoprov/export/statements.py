@@ -322,13 +322,26 @@ def _started(model: RunModel) -> Iterator[Statement]:
         yield ("wasStartedBy", None, formal, [])
 
 
+MAX_DERIVATIONS_PER_ACTIVITY = 10_000
+
+
 def _derivations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
-    """Each output of an activity derives from each of its inputs (and copies from their source)."""
+    """Each output of an activity derives from each of its inputs (and copies from their source).
+
+    The pairs grow as inputs x outputs: a run that reads 1,000 files and writes 1,000 outside any
+    activity would get a million statements saying nothing more than its used/generated links.
+    Above :data:`MAX_DERIVATIONS_PER_ACTIVITY` pairs an activity's derivations are left to those
+    links (docs/record.md).
+    """
     inputs: dict[int | None, list[str]] = {}
+    outputs: dict[int | None, int] = {}
     for link in model.used:
         inputs.setdefault(link.act, []).append(ids[link.entity])
+    for link in model.generated:
+        outputs[link.act] = outputs.get(link.act, 0) + 1
+    crossed = {act for act, count in outputs.items() if count * len(inputs.get(act, ())) <= MAX_DERIVATIONS_PER_ACTIVITY}
     seen: set[tuple[str, str]] = set()
-    pairs = [(ids[link.entity], source, link.act) for link in model.generated for source in inputs.get(link.act, ())]
+    pairs = [(ids[link.entity], source, link.act) for link in model.generated if link.act in crossed for source in inputs.get(link.act, ())]
     pairs += [(ids[out], ids[source], act) for out, source, act in model.derived]
     for out, source, act in pairs:
         if out != source and (out, source) not in seen:
