@@ -103,8 +103,9 @@ class Capture:
         recorder = Recorder(self.matcher, self.hash_algorithm, _excluded_paths(self.store))
         recorder.on_fault = self._on_fault
         self.recorder = recorder
-        times = os.times()  # not psutil: its import alone costs ~20 ms of start-up
-        self._cpu_at_start = times.user + times.system
+        # process CPU time in ns resolution (os.times() counts 10 ms ticks: 0 for short runs);
+        # not psutil, whose import alone costs ~20 ms of start-up
+        self._cpu_at_start = time.process_time()
         self._started_at = time.perf_counter()
         info = {
             "argv": list(sys.argv),
@@ -194,8 +195,7 @@ class Capture:
     def _resources(self) -> dict[str, Any]:
         info: dict[str, Any] = {"duration": time.perf_counter() - self._started_at}
         try:
-            times = os.times()
-            info["cpu_time"] = times.user + times.system - self._cpu_at_start
+            info["cpu_time"] = time.process_time() - self._cpu_at_start
             import resource
 
             info["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB

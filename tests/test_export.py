@@ -288,3 +288,41 @@ def test_repeated_calls_collapse_on_large_runs(pipeline):
     collapsed = to_dot(model, collapse=True)
     assert "Thing.__init__ x 2" in collapsed or "write x 2" in collapsed
     assert "x 2" not in to_dot(model, collapse=False)
+
+
+SCRATCH = """
+import os, tempfile
+
+def save(path):
+    fd, scratch = tempfile.mkstemp(dir=".")
+    with os.fdopen(fd, "w") as handle:
+        handle.write("partial")
+    with open(path, "w") as out:
+        out.write("result")
+    os.remove(scratch)
+
+def clean(path):
+    os.remove(path)
+
+open("old.txt", "w").write("before the run") if False else None
+save("result.txt")
+clean("input.txt")
+"""
+
+
+def test_scratch_files_are_left_out_but_real_removals_stay(tmp_path):
+    """A temporary file one call creates and removes is not data; removing an input is a fact."""
+    (tmp_path / "input.txt").write_text("an input that the run deletes")
+    (tmp_path / "scratch_script.py").write_text(SCRATCH)
+    store = tmp_path / ".prov"
+    command = [sys.executable, "-m", "autoprov", "--store", str(store), *MATCH, "--export", "sync", "scratch_script.py"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=environment(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = [p for p in store.iterdir() if p.is_dir()]
+    doc = prov.read(run_dir / "provenance.json", format="json")
+    locations = {str(attribute(e, "prov:location")) for e in records(doc, "Entity") if e.get_attribute("prov:location")}
+    assert str(tmp_path / "result.txt") in locations
+    assert str(tmp_path / "input.txt") in locations  # removed input: kept, invalidated
+    assert not [loc for loc in locations if loc.startswith(str(tmp_path / "tmp"))]  # the scratch file is gone
+    invalidated = [r for r in records(doc, "Invalidation")]
+    assert len(invalidated) == 1

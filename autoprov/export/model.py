@@ -98,6 +98,7 @@ class _Builder:
         self.fileargs: dict[tuple[int, str], tuple[str, str]] = {}  # (act, path) -> (role, direction)
         self.seen: set[tuple[str, int | None, EntityKey]] = set()
         self.version: dict[str, int] = {}  # path -> current version, as the FileTracker counts
+        self.removed: dict[str, int | None] = {}  # path -> the activity that removed it last
         self.handlers = {
             events.RUN: self.run, events.ACT: self.act, events.END: self.end, events.USE: self.use,
             events.GEN: self.gen, events.OBJ: self.obj, events.MEMBER: self.member,
@@ -180,8 +181,10 @@ class _Builder:
             self._link(model.generated, "gen", act, self._role(act, path, op), key, t)
         elif op in ("rename", "copy"):
             self._transfer(act, op, path, extra, t)
-        elif op == "remove" and path in self.version:
-            model.invalidated.append((("file", path, self.version[path]), act, t))
+        elif op == "remove" and (path in self.version or (path, 0) in model.digests):
+            # a file never opened by the run but removed by it: its content as found was hashed first
+            model.invalidated.append((("file", path, self.version.get(path, 0)), act, t))
+            self.removed[path] = act
 
     def _transfer(self, act: int | None, op: str, source: str, destination: str, t: int) -> None:
         """A rename or copy: the FileTracker gave the destination a new version with the source's digest."""
@@ -202,7 +205,8 @@ class _Builder:
     # -- the end -------------------------------------------------------------------------------
 
     def finish(self) -> None:
-        """File arguments that the activity never opened itself: link what its nested calls opened."""
+        """File arguments that the activity never opened itself: link what its nested calls opened;
+        then leave out scratch files."""
         model = self.model
         opened: dict[str, list[tuple[str, Link]]] = {}
         for kind, links in (("used", model.used), ("gen", model.generated)):
@@ -229,6 +233,28 @@ class _Builder:
                 self._link(model.generated, "gen", act, role, ("path", path), start)
             else:
                 self._link(model.used, "used", act, role, ("path", path), start)
+        self._drop_scratch_files()
+
+    def _drop_scratch_files(self) -> None:
+        """Files one activity created and removed, and nobody else touched (astropy's temporary files
+        while writing FITS): intermediate state of that call, not data; they only clutter the record."""
+        model = self.model
+        touched: dict[str, set[int | None]] = {}
+        for link in (*model.used, *model.generated):
+            if link.entity[0] == "file":
+                touched.setdefault(link.entity[1], set()).add(link.act)
+        scratch = {
+            path for path, act in self.removed.items()
+            if self.version.get(path) and touched.get(path) == {act} and (path, 0) not in model.digests
+        }
+        if not scratch:
+            return
+        def keep(key: EntityKey) -> bool:
+            return not (key[0] == "file" and key[1] in scratch)
+        model.used = [link for link in model.used if keep(link.entity)]
+        model.generated = [link for link in model.generated if keep(link.entity)]
+        model.invalidated = [item for item in model.invalidated if keep(item[0])]
+        model.derived = [item for item in model.derived if keep(item[0]) and keep(item[1])]
 
     def _inside(self, act: int | None, ancestor: int) -> bool:
         activities = self.model.activities
