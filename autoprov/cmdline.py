@@ -219,7 +219,7 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
         try:
             run_dir = capture.stop(outcome.status, exit_code)
             if "events" in debug and run_dir is not None:
-                _print_events(run_dir)
+                _print_events(run_dir, sys.stderr, prefix="autoprov-event: ")
             summary = capture.post_run[0].summary(run_dir) if run_dir is not None else []
             if not options.quiet and run_dir is not None:
                 for line in summary or [f"autoprov: {capture.run_id}: {capture.recorder.activity_count} activities -> {run_dir}"]:
@@ -249,11 +249,12 @@ def _die_of_sigint() -> None:
     os.kill(os.getpid(), signal.SIGINT)
 
 
-def _print_events(run_dir: Path) -> None:
+def _print_events(run_dir: Path, out: Any, prefix: str = "") -> None:
+    """A run's events, one JSON array per line (``--debug events`` and ``autoprov events``)."""
     from .eventlog import encode, read_events
 
     for event in read_events(run_dir):
-        print("autoprov-event: " + encode(tuple(event)), file=sys.stderr)
+        print(prefix + encode(tuple(event)), file=out)
 
 
 def _store_parser(prog: str) -> _Parser:
@@ -294,9 +295,5 @@ def events_command(argv: list[str]) -> int:
     parser = _store_parser("autoprov events")
     parser.add_argument("run", nargs="?", default="latest")
     options = parser.parse_args(argv)
-    run_dir = find_run(_store_path(options.store), options.run)
-    from .eventlog import encode, read_events
-
-    for event in read_events(run_dir):
-        print(encode(tuple(event)))
+    _print_events(find_run(_store_path(options.store), options.run), sys.stdout)
     return 0

@@ -180,7 +180,7 @@ class Recorder:
             except Exception:
                 params[path] = None
         for spec in rule.used:
-            value = self._source(spec, arguments, self_object, None)
+            value = self._source(spec.source, arguments, self_object, None)
             if value is not None:
                 used.append((spec, value))
         if plan.bound and not plan.self_used and self.objects.known(self_object):
@@ -197,13 +197,9 @@ class Recorder:
                 params[name] = value
             elif kind is float:
                 params[name] = value if isfinite(value) else repr(value)
-            elif kind is str:
-                params[name] = value if len(value) <= MAX_STRING else render(value)
-                if name in plan.file_args:
-                    used.append((EntitySpec(role=name, source=name, kind="File"), value))
-            elif is_parameter_like(value):
-                params[name] = render(value)
-                if name in plan.file_args and isinstance(value, os.PathLike):
+            elif kind is str or is_parameter_like(value):
+                params[name] = value if kind is str and len(value) <= MAX_STRING else render(value)
+                if name in plan.file_args and isinstance(value, (str, os.PathLike)):
                     used.append((EntitySpec(role=name, source=name, kind="File"), value))
             elif plan.untyped:
                 used.append((name, value))
@@ -211,8 +207,9 @@ class Recorder:
                 params[name] = render(value)
 
     @staticmethod
-    def _source(spec: EntitySpec, arguments: dict, self_object: Any, result: Any) -> Any:
-        head, _, rest = spec.source.partition(".")
+    def _source(source: str, arguments: dict, self_object: Any, result: Any) -> Any:
+        """The value a rule's dotted source names: an argument, ``self`` or ``return``, then attributes."""
+        head, _, rest = source.partition(".")
         if head == "return":
             root = result
         elif head == "self":
@@ -284,7 +281,7 @@ class Recorder:
         self_object = arguments.get(plan.argnames[0]) if plan.bound else None
         values = {}
         for path in plan.rule.result_parameters:
-            value = self._source(EntitySpec(role=path, source=path), arguments, self_object, result)
+            value = self._source(path, arguments, self_object, result)
             values[path] = render(value)
         return values
 
@@ -294,7 +291,7 @@ class Recorder:
             arguments = arguments or {}
             self_object = arguments.get(plan.argnames[0]) if plan.bound else None
             for spec in rule.generated:
-                value = self._source(spec, arguments, self_object, result)
+                value = self._source(spec.source, arguments, self_object, result)
                 if value is not None:
                     self._link(events.GEN, act, spec, value, now, "generated")
         elif result is not None and not is_parameter_like(result):
@@ -343,6 +340,7 @@ class Recorder:
         """An interesting audit event (open, rename, remove, ...) while capture is active."""
         if _called_by_import_system():
             return  # module loading, path caches, metadata look-ups: not the analysis' files
+        act = self.current_activity()
         if event == "open":
             path, mode, flags = args
             if not isinstance(path, (str, bytes, os.PathLike)):
@@ -359,11 +357,10 @@ class Recorder:
                     return  # this open fails (a probe for an optional file): nothing was read
                 version = self.files.read(path)
                 op = "read"
-                act = self.current_activity()
                 if (act, path, version) in self._reads_seen:
                     return  # the same version re-opened by the same activity (FITS HDUs, gzip)
                 self._reads_seen.add((act, path, version))
-            self._append((events.FILE, self.current_activity(), op, path, time_ns(), version))
+            self._append((events.FILE, act, op, path, time_ns(), version))
         elif event in ("os.rename", "shutil.copyfile", "shutil.copytree"):
             source, destination = self._absolute(args[0]), self._absolute(args[1])
             if source is None or destination is None:
@@ -373,7 +370,7 @@ class Recorder:
             else:
                 self.files.transferred(source, destination)
                 op = "rename" if event == "os.rename" else "copy"
-            self._append((events.FILE, self.current_activity(), op, source, time_ns(), destination))
+            self._append((events.FILE, act, op, source, time_ns(), destination))
         else:
             path = self._absolute(args[0])
             if path is None:
@@ -381,7 +378,7 @@ class Recorder:
             op = {"os.remove": "remove", "os.mkdir": "mkdir", "os.listdir": "listdir", "os.scandir": "listdir"}[event]
             if op == "remove":
                 self.files.before_removal(path)
-            self._append((events.FILE, self.current_activity(), op, path, time_ns(), None))
+            self._append((events.FILE, act, op, path, time_ns(), None))
 
     def _absolute(self, path: Any) -> str | None:
         if isinstance(path, int):
