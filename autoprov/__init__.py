@@ -23,6 +23,7 @@ def capture(
     match: list[str] | None = None,
     formats: str | None = None,
     graphs: str | None = None,
+    quiet: bool = False,
     **options: Any,
 ):
     """A :class:`autoprov.session.Capture` (context manager, decorator, or start()/stop()).
@@ -30,24 +31,15 @@ def capture(
     ``filters`` and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy
     filter by default); ``formats`` / ``graphs`` as ``--format`` / ``--graph``.  Inside a live
     session there is no process exit to wait for, so the documents are written when the capture
-    stops, and one summary line names the run folder (``quiet=True`` drops it).
+    stops, and one summary line names the run folder (``quiet=True`` drops it).  ``stop()`` returns
+    the finished :class:`autoprov.run.Run`.
     """
-    from .export.cli import ExportStep, parse_formats, parse_graphs
-    from .matching import build_matcher
+    from .export.step import ExportStep, parse_formats, parse_graphs
+    from .filtering import build_matcher
     from .session import Capture
 
     export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync")
-    quiet = bool(options.get("quiet"))
-
-    def export_and_report(run_dir: Any) -> None:
-        export(run_dir)
-        if not quiet:
-            import sys
-
-            for line in export.summary(run_dir):
-                print(line, file=sys.stderr)
-
-    return Capture(build_matcher(filters=filters, match=match), post_run=[export_and_report], **options)
+    return Capture(build_matcher(filters=filters, match=match), export=export, announce=not quiet, **options)
 
 
 def start(**options: Any):
@@ -58,7 +50,7 @@ def start(**options: Any):
 
 
 def stop():
-    """Stop the capture begun by :func:`start`; returns the run folder."""
+    """Stop the capture begun by :func:`start`; returns the finished :class:`autoprov.run.Run`."""
     global _current
     current, _current = _current, None
     return None if current is None else current.stop()

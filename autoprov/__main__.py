@@ -1,7 +1,7 @@
-"""``python -m autoprov``: see autoprov.cmdline."""
+"""``python -m autoprov``: see autoprov.cli."""
 
 import sys
 
-from autoprov.cmdline import main
+from autoprov.cli import main
 
 sys.exit(main())

@@ -219,7 +219,7 @@ def script_info(path: str | None, hash_algorithm: str) -> dict[str, Any] | None:
     """Path and content digest of the program (the plan of the run)."""
     if path is None:
         return None
-    from .files import hash_file
+    from .recorder.files import hash_file
 
     algorithm = "xxh3_128" if hash_algorithm == "none" else hash_algorithm
     digest, size, mtime_ns = hash_file(path, algorithm)

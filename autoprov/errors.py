@@ -1,6 +1,6 @@
 """Errors autoprov reports to users, each with a short id documented in docs/errors.md.
 
-Everything raised here is turned into one line on stderr and exit status 2 by ``cmdline``,
+Everything raised here is turned into one line on stderr and exit status 2 by :mod:`autoprov.cli`,
 before the user's script starts.
 """
 

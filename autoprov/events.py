@@ -2,7 +2,7 @@
 
 Events are plain tuples whose first item names the kind.  They are cheap to make on the hot path
 (no formatting, no I/O), and the log writes them as JSON arrays, one line per batch, in
-``.prov/<run-id>/events.jsonl``.  Exporters read them back with :func:`autoprov.eventlog.read_events`.
+``.prov/<run-id>/events.jsonl``.  Exporters read them back with :func:`autoprov.log.reader.read_events`.
 Times are integer nanoseconds since the Unix epoch (``time.time_ns()``).  Activity and object ids
 are small integers unique within the run; the exporter turns them into qualified PROV ids.
 

@@ -15,11 +15,11 @@ FAULT_ENV = "AUTOPROV_FAULT"
 COMPONENTS = {
     "enter": ("recorder", "enter"),
     "leave": ("recorder", "leave"),
-    "plan": ("recorder", "plan"),
-    "audit": ("recorder", "on_audit"),
+    "plan": ("planner", "plan"),
+    "audit": ("file_events", "on_audit"),
     "hash": ("files", "_settle"),
     "log": ("log", "_write"),
-    "export": ("session", "post_run_step"),
+    "export": ("session", "export_run"),
 }
 
 

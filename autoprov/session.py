@@ -12,24 +12,25 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import site
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import __version__, audit, environment, events, faults
-from .engine import choose_engine, make_engine
-from .eventlog import EventLog
+from . import __version__, environment, events, faults
+from .engine import audit, choose_engine, make_engine
+from .filtering.plans import Planner
+from .filtering.rules import Matcher
+from .log.writer import EventLog
 from .recorder import Recorder
-from .rules import Matcher
+from .recorder.fileevents import excluded_paths
+from .run import Run
 from .store import create_run_dir, default_store, new_run_id
 
-# Files no analysis means when it reads them: interpreter and library trees, caches, devices.
-HOME_NOISE = (".astropy", ".cache", ".config", ".matplotlib", ".ipython", ".local/share/jupyter")
-SYSTEM_NOISE = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/lib/", "/usr/share/", "/usr/local/lib/")
+if TYPE_CHECKING:
+    from .export.step import ExportStep
 
 _active: Capture | None = None
 
@@ -42,22 +43,6 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _excluded_paths(store: Path) -> tuple[str, ...]:
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    try:
-        prefixes.update(site.getsitepackages())
-        prefixes.add(site.getusersitepackages())
-    except Exception:
-        pass
-    home = os.path.expanduser("~")
-    paths = [os.path.join(p, "") for p in prefixes if p]
-    paths += [os.path.join(home, name, "") for name in HOME_NOISE]
-    paths += list(SYSTEM_NOISE)
-    paths.append(os.path.join(str(store), ""))
-    paths.append(str(store))
-    return tuple(sorted(set(paths)))
-
-
 class Capture:
     """One provenance run.  Use ``with Capture(matcher): ...`` or ``start()`` / ``stop()``."""
 
@@ -68,22 +53,23 @@ class Capture:
         store: Path | str | None = None,
         hash_algorithm: str = "xxh3_128",
         run_info: dict[str, Any] | None = None,
-        quiet: bool = False,
-        post_run: list[Callable[[Path], Any]] | None = None,
+        export: ExportStep | None = None,
+        announce: bool = False,
     ) -> None:
         self.matcher = matcher
         self.requested_engine = engine
         self.store = Path(store).absolute() if store else default_store()
         self.hash_algorithm = hash_algorithm
         self.run_info = dict(run_info or {})
-        self.quiet = quiet
-        self.post_run = list(post_run or [])
+        self.export = export  # the post-run step that writes the documents (None: only the log)
+        self.announce = announce  # print the summary lines on stderr when the run stops
         self.run_id = new_run_id()
         self.run_dir: Path | None = None
         self.engine_name: str | None = None
         self.engine_reason: str | None = None
         self.status: str | None = None
         self.recorder: Recorder | None = None
+        self.finished: Run | None = None
         self._engine: Any = None
         self._log: EventLog | None = None
         self._faulted = False
@@ -100,9 +86,10 @@ class Capture:
         self.engine_name, self.engine_reason = choose_engine(self.requested_engine)
         self.run_id = new_run_id()  # a Capture used as a decorator makes one run per call
         self.run_dir = create_run_dir(self.store, self.run_id)
-        recorder = Recorder(self.matcher, self.hash_algorithm, _excluded_paths(self.store))
+        recorder = Recorder(self.hash_algorithm, excluded_paths(self.store))
         recorder.on_fault = self._on_fault
         self.recorder = recorder
+        planner = Planner(self.matcher, recorder.buffer.append)
         # process CPU time in ns resolution (os.times() counts 10 ms ticks: 0 for short runs);
         # not psutil, whose import alone costs ~20 ms of start-up
         self._cpu_at_start = time.process_time()
@@ -121,20 +108,21 @@ class Capture:
         info.update(self.run_info)
         recorder.buffer.append((events.RUN, self.run_id, time.time_ns(), info))
         self._log = EventLog(self.run_dir, recorder.buffer, on_error=self._on_log_error)
-        faults.inject({"recorder": recorder, "files": recorder.files, "log": self._log, "session": self})
+        faults.inject({"recorder": recorder, "planner": planner, "file_events": recorder.file_events,
+                       "files": recorder.files, "log": self._log, "session": self})
         self._log.start()
-        self._engine = make_engine(self.engine_name, recorder)
+        self._engine = make_engine(self.engine_name, planner, recorder)
         _active = self
-        audit.activate(recorder)
+        audit.activate(recorder.file_events)
         self._engine.start()
         self._install_sigterm()
         return self
 
-    def stop(self, status: str = "completed", exit_code: int | None = 0) -> Path | None:
-        """End the run: record how it ended, write the log, run the post-run steps (export)."""
+    def stop(self, status: str = "completed", exit_code: int | None = 0) -> Run | None:
+        """End the run: record how it ended, write the log, export; the finished :class:`Run`."""
         global _active
         if _active is not self or self.recorder is None:
-            return self.run_dir
+            return self.finished
         self._stop_tracing()
         _active = None
         recorder = self.recorder
@@ -152,17 +140,32 @@ class Capture:
         recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, info))
         self._log.close()
         self._restore_sigterm()
-        if self._log.failed:
-            return self.run_dir  # the log is incomplete: do not present an export as complete
-        for step in self.post_run:
-            try:
-                self.post_run_step(step, self.run_dir)
-            except Exception as error:  # export problems never change the user's outcome
-                self._warn(f"post-run step failed: {type(error).__name__}: {error}")
-        return self.run_dir
+        assert self.run_dir is not None
+        if self._log.failed:  # the log is incomplete: do not present an export as complete
+            self.finished = Run(self.run_dir, status, exit_code, summary=self._plain_summary())
+            return self.finished
+        try:
+            self.finished = self.export_run(status, exit_code)
+        except Exception as error:  # export problems never change the user's outcome
+            self._warn(f"post-run step failed: {type(error).__name__}: {error}")
+            self.finished = Run(self.run_dir, status, exit_code, summary=self._plain_summary())
+        if self.announce:
+            for line in self.finished.summary:
+                self._print(line)
+        return self.finished
 
-    def post_run_step(self, step: Callable[[Path], Any], run_dir: Path) -> None:
-        step(run_dir)
+    def export_run(self, status: str, exit_code: int | None) -> Run:
+        """Write the documents with the export step; the finished run with the export's summary."""
+        assert self.run_dir is not None
+        if self.export is None:
+            return Run(self.run_dir, status, exit_code, summary=self._plain_summary())
+        written = self.export(self.run_dir)
+        summary = tuple(self.export.summary(self.run_dir)) or self._plain_summary()
+        return Run(self.run_dir, status, exit_code, notes=tuple(written.notes), summary=summary, model=self.export.model)
+
+    def _plain_summary(self) -> tuple[str, ...]:
+        count = self.recorder.activity_count if self.recorder is not None else 0
+        return (f"autoprov: {self.run_id}: {count} activities -> {self.run_dir}",)
 
     def _on_log_error(self, error: BaseException) -> None:
         self._warn(f"cannot write the event log ({type(error).__name__}: {error}); capture continues, unrecorded")
@@ -170,7 +173,7 @@ class Capture:
     def detach_in_child(self) -> None:
         """In a forked child: stop capturing silently; the log and the record belong to the parent."""
         global _active
-        audit.deactivate(self.recorder)
+        audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
         if self._engine is not None:
             engine, self._engine = self._engine, None
             try:
@@ -181,7 +184,7 @@ class Capture:
         self.recorder = None
 
     def _stop_tracing(self) -> None:
-        audit.deactivate(self.recorder)
+        audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
         if self._engine is not None and not self._engine.intact():
             self._warn(f"the program replaced autoprov's {self._engine.name} hook; calls after that were not recorded")
             self.recorder.buffer.append((events.ERROR, "engine", f"{self._engine.name} hook replaced by the program"))
@@ -215,8 +218,12 @@ class Capture:
         self._stop_tracing()
 
     def _warn(self, message: str) -> None:
+        self._print(f"autoprov: {self.run_id}: {message}")
+
+    @staticmethod
+    def _print(line: str) -> None:
         try:
-            print(f"autoprov: {self.run_id}: {message}", file=sys.stderr)
+            print(line, file=sys.stderr)
         except Exception:
             pass
 

@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 
 from autoprov import events
-from autoprov.eventlog import EVENTS_FILE, EventLog
+from autoprov.log.writer import EventLog
+from autoprov.store import RunFolder
 
 START_NS = 1_780_000_000_000_000_000
 STEP_NS = 1_000_000
@@ -67,4 +68,4 @@ if __name__ == "__main__":
     import sys
 
     folder = write_run(Path(sys.argv[1]), int(sys.argv[2]))
-    print(json.dumps({"run_dir": str(folder), "bytes": os.path.getsize(folder / EVENTS_FILE)}))
+    print(json.dumps({"run_dir": str(folder), "bytes": os.path.getsize(RunFolder(folder).events)}))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autoprov.eventlog import read_events
+from autoprov.log.reader import read_events
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent

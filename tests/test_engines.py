@@ -146,7 +146,7 @@ def test_engine_choice_respects_an_existing_tracer(tmp_path: Path) -> None:
         "import sys\n"
         "def tracer(frame, event, arg):\n    return None\n"
         "sys.settrace(tracer)\n"
-        "from autoprov.cmdline import main\n"
+        "from autoprov.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     import subprocess
@@ -160,7 +160,7 @@ def test_engine_choice_respects_an_existing_tracer(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "True\n"  # the existing tracer is still installed
-    from autoprov.eventlog import read_events
+    from autoprov.log.reader import read_events
 
     (run,) = store.iterdir()
     events = list(read_events(run))

@@ -17,7 +17,7 @@ from prov.model import ProvDocument
 
 from autoprov.export import model as run_model
 from autoprov.export import provdoc, provjson
-from autoprov.export.cli import describe
+from autoprov.cli.runs import describe
 from autoprov.export.dot import to_dot
 
 from conftest import SCRIPTS, environment, wait_for_outputs
@@ -58,7 +58,7 @@ def attribute(record, name: str):
 def test_summary_line_and_outputs(pipeline):
     done, run_dir, _ = pipeline
     last = done.stderr.strip().splitlines()[-1]
-    from autoprov.eventlog import read_events
+    from autoprov.log.reader import read_events
 
     acts = sum(1 for event in read_events(run_dir) if event[0] == "act")
     doc = prov.read(run_dir / "provenance.json", format="json")

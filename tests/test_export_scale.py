@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from autoprov.eventlog import encode
+from autoprov.log.writer import encode
 
 EXPORT = """
 import resource, sys, time
 from pathlib import Path
-from autoprov.export.cli import ExportStep
+from autoprov.export.step import ExportStep
 step = ExportStep(("json",), ())
 before = resource.getrusage(resource.RUSAGE_SELF)
 step(Path(sys.argv[1]))

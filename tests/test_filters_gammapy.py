@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autoprov.filtering.matcher import FilterMatcher
-from autoprov.filtering.sources import FilterRef, load
+from autoprov.filtering.locate import FilterRef, load
 
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "examples"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from autoprov.filtering.matcher import FilterMatcher
-from autoprov.filtering.sources import FilterRef, load, requested
-from autoprov.matching import build_matcher
+from autoprov.filtering.locate import FilterRef, load, requested
+from autoprov.filtering import build_matcher
 
 TESTS = Path(__file__).parent
 DATA = TESTS / "data" / "filters"

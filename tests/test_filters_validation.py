@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autoprov.errors import FilterError
-from autoprov.filtering.sources import FilterRef, load
+from autoprov.filtering.locate import FilterRef, load
 
 DATA = Path(__file__).parent / "data" / "filters"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autoprov.eventlog import read_events
+from autoprov.log.reader import read_events
 from conftest import environment, run_autoprov, run_plain
 
 MATCH = ["--match", "toy.*:*"]
@@ -184,13 +184,13 @@ def test_full_disk_loses_events_not_the_analysis(tmp_path: Path) -> None:
     command = autoprov_command(store, "main.py")
     # every run folder's log is a link to /dev/full: writes fail with ENOSPC
     code = (
-        "import os, autoprov.eventlog as log\n"
+        "import os, autoprov.log.writer as log\n"
         "real = log.EventLog.__init__\n"
         "def init(self, run_dir, *a, **k):\n"
-        "    os.symlink('/dev/full', os.path.join(run_dir, log.EVENTS_FILE))\n"
+        "    os.symlink('/dev/full', os.path.join(run_dir, 'events.jsonl'))\n"
         "    real(self, run_dir, *a, **k)\n"
         "log.EventLog.__init__ = init\n"
-        "import sys\nfrom autoprov.cmdline import main\nsys.argv = ['autoprov'] + sys.argv[1:]\nsys.exit(main())\n"
+        "import sys\nfrom autoprov.cli import main\nsys.argv = ['autoprov'] + sys.argv[1:]\nsys.exit(main())\n"
     )
     done = subprocess.run([sys.executable, "-c", code, *command[3:]], cwd=tmp_path, capture_output=True, text=True, env=environment())
     assert done.returncode == 0 and done.stdout == plain.stdout
@@ -283,7 +283,7 @@ def test_files_that_vanish_or_cannot_be_hashed(tmp_path: Path, engine: str) -> N
 
 def test_atomic_write_never_leaves_a_truncated_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash while a document is written leaves the previous complete one (or none), never a part."""
-    from autoprov import store
+    from autoprov.store import atomic as store
 
     target = tmp_path / "provenance.json"
     store.atomic_write(target, '{"complete": 1}')

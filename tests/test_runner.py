@@ -91,7 +91,7 @@ def test_traceback_has_no_autoprov_frames(tmp_path: Path) -> None:
     (tmp_path / "tb.py").write_text("import json\njson.loads('{')\n")
     captured = run_autoprov(["tb.py"], tmp_path)
     assert captured.returncode == 1
-    assert "autoprov/runner.py" not in captured.stderr and "autoprov/cmdline.py" not in captured.stderr
+    assert "autoprov/runner.py" not in captured.stderr and "autoprov/cli/" not in captured.stderr
     assert 'File "' + str(tmp_path / "tb.py") in captured.stderr
     assert captured.stderr == run_plain(["tb.py"], tmp_path).stderr
 

@@ -1,4 +1,4 @@
-"""Capture engines: one module per tracing backend, behind one small protocol.
+"""The engine stage: one module per tracing backend behind one small protocol, and the audit hook.
 
 The choice is made once per run and comes with a reason string that is recorded in the run and
 shown by ``--debug``, as coverage.py does for its tracers:
@@ -18,6 +18,7 @@ import sys
 from typing import Protocol
 
 from ..errors import UsageError
+from ..filtering.plans import Planner
 from ..recorder import Recorder
 
 ENGINE_NAMES = ("auto", "monitoring", "settrace", "setprofile")
@@ -63,15 +64,16 @@ def choose_engine(requested: str = "auto") -> tuple[str, str]:
     return "settrace", prefix + "sys.settrace is the cheaper fallback (measured against setprofile)"
 
 
-def make_engine(name: str, recorder: Recorder) -> Engine:
+def make_engine(name: str, planner: Planner, recorder: Recorder) -> Engine:
+    """The engine ``name``: it consults ``planner`` once per code object and feeds ``recorder``."""
     if name == "monitoring":
         from .monitoring import MonitoringEngine
 
-        return MonitoringEngine(recorder)
+        return MonitoringEngine(planner, recorder)
     if name == "settrace":
         from .settrace import SettraceEngine
 
-        return SettraceEngine(recorder)
+        return SettraceEngine(planner, recorder)
     from .setprofile import SetprofileEngine
 
-    return SetprofileEngine(recorder)
+    return SetprofileEngine(planner, recorder)

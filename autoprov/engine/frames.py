@@ -1,5 +1,6 @@
-"""What ``sys.settrace`` and ``sys.setprofile`` engines share: the per-frame decision and the
-classification of a frame's 'return' event (a return, a yield, or an exception unwinding it).
+"""What ``sys.settrace`` and ``sys.setprofile`` engines share: installation on every thread, the
+per-frame decision, and the classification of a frame's 'return' event (a return, a yield, or an
+exception unwinding it).
 
 Both callbacks see every new Python frame.  The hot path reads ``frame.f_globals`` first, because
 reading ``frame.f_code`` raises a ``object.__getattr__`` audit event on Python 3.11-3.13 (and so
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import dis
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
-from ..recorder import Plan, Recorder
+from ..filtering.plans import Plan, Planner
+from ..recorder import Recorder
 
 RETURN_OPCODES = frozenset(dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap)
 YIELD_OPCODES = frozenset(dis.opmap[name] for name in ("YIELD_VALUE", "RESUME") if name in dis.opmap)
@@ -55,7 +58,8 @@ def _module_codes(module_globals: dict[str, Any]) -> Iterator[CodeType]:
 class FrameDecisions:
     """Per-module and per-code-object decisions, cached; frame 'return' classification."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, planner: Planner, recorder: Recorder) -> None:
+        self.planner = planner
         self.recorder = recorder
         self.modules: dict[Any, bool] = {}  # module name -> may any rule match it?
         self.plans: dict[tuple, Plan | None] = {}  # code_key(code) -> plan
@@ -76,8 +80,7 @@ class FrameDecisions:
         if not isinstance(name, str) or name.startswith("autoprov."):
             self.modules[name] = False
             return False
-        may_match = getattr(self.recorder.matcher, "may_match_module", None)
-        if may_match is not None and not may_match(name):
+        if not self.planner.may_match_module(name):
             self.modules[name] = False
             return False
         module = sys.modules.get(name)
@@ -102,7 +105,7 @@ class FrameDecisions:
         plan = self.plans.get(key, _UNSEEN)
         if plan is _UNSEEN:
             try:
-                plan = self.recorder.plan(code, module_globals)
+                plan = self.planner.plan(code, module_globals)
             except Exception as error:
                 self.recorder.fault("matcher", error)
                 plan = None
@@ -130,3 +133,40 @@ class FrameDecisions:
             self.recorder.suspend(frame)
         else:
             self.recorder.leave(frame, None, error or UnseenException())
+
+
+class FrameEngine:
+    """Base of the engines that install a per-thread hook through ``sys`` and ``threading``.
+
+    ``install`` names the pair of functions (``settrace`` or ``setprofile``); subclasses build the
+    hook itself as a closure in :meth:`make_hook`, so their hot path reads only fast local names.
+    """
+
+    name = ""
+    install = ""
+
+    def __init__(self, planner: Planner, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self._decisions = FrameDecisions(planner, recorder)
+        self._hook = self.make_hook()
+
+    def make_hook(self) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def _set(self, hook: Callable[..., Any] | None) -> None:
+        all_threads = getattr(threading, f"{self.install}_all_threads", None)
+        if all_threads is not None:  # Python >= 3.12: running threads too
+            all_threads(hook)
+        else:
+            getattr(threading, self.install)(hook)
+            getattr(sys, self.install)(hook)
+
+    def start(self) -> None:
+        self._set(self._hook)
+
+    def stop(self) -> None:
+        self._set(None)
+
+    def intact(self) -> bool:
+        current = sys.gettrace() if self.install == "settrace" else sys.getprofile()
+        return current is self._hook

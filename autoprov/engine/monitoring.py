@@ -1,7 +1,7 @@
 """The ``sys.monitoring`` engine (Python >= 3.12): matched code only, everything else disabled.
 
-Only PY_START is enabled globally.  The first PY_START of a code object asks the recorder for a
-plan once; unmatched code returns ``DISABLE`` and never calls back again.  Matched code objects
+Only PY_START is enabled globally.  The first PY_START of a code object asks the matcher stage
+(the planner) for a plan once; unmatched code returns ``DISABLE`` and never calls back again.  Matched code objects
 get local PY_RETURN / PY_YIELD / PY_RESUME events.  PY_UNWIND cannot be enabled per code object,
 so it is global and its callback returns after one dict lookup for unmatched code.  Plans hold
 their code objects alive, so a code object's identity cannot be reused while cached.
@@ -13,7 +13,8 @@ import sys
 from types import CodeType
 from typing import Any
 
-from ..recorder import Plan, Recorder, code_key
+from ..filtering.plans import Plan, Planner, code_key
+from ..recorder import Recorder
 
 # Preferred ids: the two unnamed ones first, the named ones (debugger 0, coverage 1, profiler 2,
 # optimizer 5) last, and never one already in use.
@@ -34,7 +35,8 @@ def free_tool_id() -> int | None:
 class MonitoringEngine:
     name = "monitoring"
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, planner: Planner, recorder: Recorder) -> None:
+        self._planner = planner
         self._recorder = recorder
         # keyed by code_key(code), not by the code object: a code object hashes its whole content
         # (59 us for a module body, which holds every function of the module as constants)
@@ -96,7 +98,7 @@ class MonitoringEngine:
 
     def _decide(self, code: CodeType, module_globals: dict) -> Plan | None:
         try:
-            plan = self._recorder.plan(code, module_globals)
+            plan = self._planner.plan(code, module_globals)
         except Exception as error:
             self._recorder.fault("matcher", error)
             plan = None

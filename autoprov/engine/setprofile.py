@@ -8,43 +8,24 @@ so no ``id()`` and no audit event), which is how a 'return' is told to concern u
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from ..filtering.plans import Planner
 from ..recorder import Recorder
-from .frames import FrameDecisions
+from .frames import FrameEngine
 
 
-class SetprofileEngine:
+class SetprofileEngine(FrameEngine):
     name = "setprofile"
+    install = "setprofile"
 
-    def __init__(self, recorder: Recorder) -> None:
-        self._recorder = recorder
-        self._decisions = FrameDecisions(recorder)
+    def __init__(self, planner: Planner, recorder: Recorder) -> None:
         self._matched: set[FrameType] = set()
-        self._on_event = self._make_profile_hook()
+        super().__init__(planner, recorder)
 
-    def start(self) -> None:
-        if hasattr(threading, "setprofile_all_threads"):
-            threading.setprofile_all_threads(self._on_event)
-        else:
-            threading.setprofile(self._on_event)
-            sys.setprofile(self._on_event)
-
-    def stop(self) -> None:
-        if hasattr(threading, "setprofile_all_threads"):
-            threading.setprofile_all_threads(None)
-        else:
-            threading.setprofile(None)  # type: ignore[arg-type]
-            sys.setprofile(None)
-
-    def intact(self) -> bool:
-        return sys.getprofile() is self._on_event
-
-    def _make_profile_hook(self) -> Callable[[FrameType, str, Any], None]:
+    def make_hook(self) -> Callable[[FrameType, str, Any], None]:
         """The profile function, a closure so the hot path reads only fast local names."""
         modules = self._decisions.modules
         module_decision = self._decisions.module_decision

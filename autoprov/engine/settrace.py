@@ -9,42 +9,18 @@ too on Python >= 3.12, through ``threading.settrace_all_threads``).
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from ..recorder import Recorder
-from .frames import FrameDecisions
+from .frames import FrameEngine
 
 
-class SettraceEngine:
+class SettraceEngine(FrameEngine):
     name = "settrace"
+    install = "settrace"
 
-    def __init__(self, recorder: Recorder) -> None:
-        self._recorder = recorder
-        self._decisions = FrameDecisions(recorder)
-        self._on_call = self._make_call_hook()
-
-    def start(self) -> None:
-        if hasattr(threading, "settrace_all_threads"):
-            threading.settrace_all_threads(self._on_call)
-        else:
-            threading.settrace(self._on_call)
-            sys.settrace(self._on_call)
-
-    def stop(self) -> None:
-        if hasattr(threading, "settrace_all_threads"):
-            threading.settrace_all_threads(None)
-        else:
-            threading.settrace(None)  # type: ignore[arg-type]
-            sys.settrace(None)
-
-    def intact(self) -> bool:
-        return sys.gettrace() is self._on_call
-
-    def _make_call_hook(self) -> Callable[[FrameType, str, Any], Any]:
+    def make_hook(self) -> Callable[[FrameType, str, Any], Any]:
         """The global trace function, a closure so the hot path reads only fast local names."""
         modules = self._decisions.modules
         module_decision = self._decisions.module_decision

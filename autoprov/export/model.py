@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..eventlog import read_events
+from ..log.reader import read_events
 
 EntityKey = tuple
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from ..store import atomic_file
+from ..store.atomic import atomic_file
 from .model import RunModel
 from .names import QName, Time, TimeText
 from .statements import Statement, namespaces, statements

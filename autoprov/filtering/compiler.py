@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any, NamedTuple
 
-from ..rules import EntitySpec, Rule
+from .rules import EntitySpec, Rule
 
 
 class Glob:

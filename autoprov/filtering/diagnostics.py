@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 from ..errors import FilterError
 
+MAX_BYTES = 1024 * 1024  # a filter is tens of kilobytes; a megabyte is already absurd
+
 
 # A NamedTuple, not a frozen dataclass: creating the class costs a quarter as much at import (start-up).
 class Mark(NamedTuple):

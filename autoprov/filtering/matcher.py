@@ -13,7 +13,7 @@ import sys
 from types import CodeType
 from typing import Any, TextIO
 
-from ..rules import Rule, module_of
+from .rules import Rule, module_of
 from .compiler import Entry
 
 

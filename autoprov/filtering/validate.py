@@ -19,7 +19,7 @@ from .compiler import Validated
 from .pig17 import Pig17File, convert, is_pig17
 from .schema import FilterFile
 from .diagnostics import fail, pattern_problem
-from .source import FilterText, Location
+from .parse import FilterText, Location
 
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ERROR_RANK = {"extra_forbidden": 0, "missing": 1}

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from autoprov.engine import make_engine
-from autoprov.matching import build_matcher
+from autoprov.filtering import build_matcher
+from autoprov.filtering.plans import Planner
 from autoprov.recorder import Recorder
 from autoprov.session import Capture
 
@@ -49,8 +50,8 @@ def deep_size(objects: list, seen: set[int]) -> int:
 
 def hot_path(engine_name: str, count: int) -> tuple[float, float, int]:
     matcher = build_matcher(filters=["none"], match=["__main__:work"])
-    recorder = Recorder(matcher)
-    engine = make_engine(engine_name, recorder)
+    recorder = Recorder()
+    engine = make_engine(engine_name, Planner(matcher, recorder.buffer.append), recorder)
     engine.start()
     try:
         elapsed = loop(count)
@@ -64,7 +65,7 @@ def hot_path(engine_name: str, count: int) -> tuple[float, float, int]:
 def with_log(engine_name: str, count: int) -> float:
     matcher = build_matcher(filters=["none"], match=["__main__:work"])
     with tempfile.TemporaryDirectory() as store:
-        capture = Capture(matcher, engine=engine_name, store=Path(store), quiet=True)
+        capture = Capture(matcher, engine=engine_name, store=Path(store))
         capture.start()
         try:
             elapsed = loop(count)

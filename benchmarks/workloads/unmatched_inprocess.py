@@ -10,7 +10,8 @@ import sys
 import time
 
 from autoprov.engine import make_engine
-from autoprov.matching import build_matcher
+from autoprov.filtering import build_matcher
+from autoprov.filtering.plans import Planner
 from autoprov.recorder import Recorder
 
 
@@ -27,7 +28,8 @@ def loop(count: int) -> float:
 
 
 def traced(engine_name: str, count: int) -> float:
-    engine = make_engine(engine_name, Recorder(build_matcher()))
+    recorder = Recorder()
+    engine = make_engine(engine_name, Planner(build_matcher(), recorder.buffer.append), recorder)
     engine.start()
     try:
         return loop(count)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-EVENTS_FILE = "events.jsonl"
+from ..store.layout import RunFolder
+
 FLUSH_INTERVAL = 0.5
 
 
@@ -42,7 +43,7 @@ class EventLog:
         interval: float = FLUSH_INTERVAL,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
-        self.path = Path(run_dir) / EVENTS_FILE
+        self.path = RunFolder(Path(run_dir)).events
         self._buffer = buffer
         self._interval = interval
         self._on_error = on_error
@@ -104,17 +105,3 @@ class EventLog:
                         self._file.close()
                     except OSError:
                         pass  # a full disk can fail the close too; the loss is already recorded
-
-
-def read_events(run_dir: Path | str) -> Iterator[list]:
-    """The events of a run, in order; a torn or corrupt batch (a crash mid-write) is skipped."""
-    path = Path(run_dir) / EVENTS_FILE
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                return  # the process died while writing this batch
-            try:
-                batch = json.loads(line)
-            except ValueError:
-                continue
-            yield from batch

@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from . import events
+from .. import events
 from .values import describe_object
 
 MAX_MEMBERS = 1000

@@ -13,9 +13,8 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Mark, fail
+from .diagnostics import MAX_BYTES, Mark, fail
 
-from .sources import MAX_BYTES
 Location = tuple[Any, ...]
 
 

@@ -17,12 +17,11 @@ from typing import Any, NamedTuple
 
 from ..errors import FilterError
 from .compiler import Entry, compile_filter
-from .diagnostics import fail
+from .diagnostics import MAX_BYTES, fail
 
 SHIPPED_PACKAGE = "autoprov.shipped_filters"
 NO_FILTER = "none"
 DEFAULT_FILTER = "gammapy"
-MAX_BYTES = 1024 * 1024  # a filter is tens of kilobytes; a megabyte is already absurd
 
 
 # A NamedTuple, not a frozen dataclass: creating the class costs a quarter as much at import (start-up).
@@ -137,7 +136,7 @@ def load(ref: FilterRef, use_cache: bool = True) -> list[Entry]:
     label, raw = read(ref)
     validated = cache.load(raw, label) if use_cache else None
     if validated is None:
-        from .source import parse
+        from .parse import parse
         from .validate import validate
 
         validated = validate(parse(raw, label))

@@ -1,6 +1,6 @@
 """Build the matcher a run uses from command-line options, the environment and the project.
 
-Filters compose in the order described in :mod:`autoprov.filtering.sources` (later entries
+Filters compose in the order described in :mod:`autoprov.filtering.locate` (later entries
 override earlier ones); ``--match`` patterns (``module:qualname`` globs) come last, recording
 every argument of the functions they select.  Everything is loaded and validated here, before the
 program starts, so a broken filter stops the run with one line and status 2.
@@ -8,11 +8,11 @@ program starts, so a broken filter stops the run with one line and status 2.
 
 from __future__ import annotations
 
-from .errors import FilterError
-from .filtering.compiler import Entry, FunctionSelection
-from .filtering.diagnostics import pattern_problem
-from .filtering.matcher import FilterMatcher
-from .filtering.sources import load, requested
+from ..errors import FilterError
+from .compiler import Entry, FunctionSelection
+from .diagnostics import pattern_problem
+from .locate import load, requested
+from .matcher import FilterMatcher
 from .rules import Rule
 
 
@@ -29,7 +29,7 @@ def match_entries(patterns: list[str]) -> list[Entry]:
 
 
 def build_matcher(filters: list[str] | None = None, match: list[str] | None = None, debug: bool = False) -> FilterMatcher:
-    """The matcher for a run: composed filters, then ``--match`` patterns."""
+    """The matcher for a run (and for ``autoprov filters explain``): composed filters, then ``--match`` patterns."""
     refs = requested(filters)
     entries = [entry for ref in refs for entry in load(ref)]
     entries += match_entries(list(match or []))

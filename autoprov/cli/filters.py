@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from ..errors import FilterError, UsageError
-from .compiler import FunctionSelection, MethodSelection
-from .matcher import FilterMatcher
-from .sources import FilterRef, load, requested
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise UsageError(message)
+from ..errors import FilterError
+from ..filtering import build_matcher
+from ..filtering.compiler import FunctionSelection, MethodSelection
+from ..filtering.locate import FilterRef, load
+from .options import Parser
 
 
 def main(argv: list[str]) -> int:
-    parser = _Parser(prog="autoprov filters", description="Validate filters and explain their decisions.")
+    parser = Parser(prog="autoprov filters", description="Validate filters and explain their decisions.")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate filter files or shipped filters and summarise them")
     check.add_argument("filters", nargs="+", metavar="FILE|NAME")
     explain = commands.add_parser("explain", help="is this function an activity, and which rule decided it?")
     explain.add_argument("function", metavar="MODULE.QUALNAME", help="e.g. gammapy.makers.MapDatasetMaker.run")
     explain.add_argument("--filter", action="append", default=[], metavar="NAME|FILE", help="filters to use (default: as for a run)")
+    explain.add_argument("--match", action="append", default=[], metavar="MODULE:QUALNAME", help="also select functions matching this glob, as for a run")
     options = parser.parse_args(argv)
     if options.command == "check":
         return check_command(options.filters)
-    return explain_command(options.function, options.filter)
+    return explain_command(options.function, options.filter, options.match)
 
 
 def check_command(specs: list[str]) -> int:
@@ -50,10 +46,9 @@ def _selection_text(selection: FunctionSelection | MethodSelection) -> str:
     return ", ".join(text for text, _, _ in selection.patterns)
 
 
-def explain_command(target: str, filters: list[str]) -> int:
+def explain_command(target: str, filters: list[str], match: list[str] | None = None) -> int:
     code, module_globals = resolve_function(target)
-    refs = requested(filters)
-    matcher = FilterMatcher([entry for ref in refs for entry in load(ref)], sources=[ref.spec for ref in refs])
+    matcher = build_matcher(filters=filters, match=match)  # the very matcher a run would use
     print(f"filters: {', '.join(matcher.sources) or 'none'}")
     print(matcher.explain(code, module_globals))
     return 0

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import xxhash
 
-from . import events
+from .. import events
 
 HASH_ALGORITHMS = ("xxh3_128", "xxh64", "sha256", "md5", "none")
 CHUNK = 1 << 20

@@ -1,0 +1,114 @@
+"""``autoprov export`` and ``autoprov graph``: rebuild a document or a drawing from a run's log.
+
+Every command rebuilds from the event log, so a run killed with SIGKILL (no EXIT event) still
+exports, with status ``incomplete``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import UsageError
+from ..export.names import FORMATS
+from ..export.step import parse_formats, parse_graphs
+from ..store import RunFolder, atomic_write
+from .options import run_folder, store_parser
+
+
+def _gc_paused(command: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+    def paused(argv: list[str]) -> int:
+        from ..export.quiet_gc import paused_gc
+
+        with paused_gc():
+            return command(argv)
+
+    paused.__doc__ = command.__doc__
+    return paused
+
+
+def _deliver(data: str | bytes, output: str) -> None:
+    if output == "-":
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        return
+    atomic_write(Path(output), data)
+    print(output)
+
+
+@_gc_paused
+def export_command(argv: list[str]) -> int:
+    """``autoprov export RUN --format json|provn|xml|ttl [-o FILE|-]``: rebuild a document from the log."""
+    parser = store_parser("autoprov export", run=True)
+    parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)} (with --all: a comma list)")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="output file, - for stdout (default: the run folder)")
+    parser.add_argument("--all", action="store_true", help="write every document and graph into the run folder")
+    parser.add_argument("--graph", default=None, metavar="FMT", help="with --all: svg,png,pdf or none")
+    options = parser.parse_args(argv)
+    run_dir = run_folder(options)
+    from ..export.model import load
+    from ..export.outputs import serialize, write_run
+
+    model = load(run_dir)
+    if options.all:
+        written = write_run(run_dir, model, parse_formats(options.format), parse_graphs(options.graph))
+        for note in written.notes:
+            print(f"autoprov: {model.run_id}: note: {note}", file=sys.stderr)
+        for path in written.files:
+            print(path)
+        return 0
+    options.format = options.format or "json"
+    if options.format not in FORMATS:
+        raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}")
+    output = options.output or str(RunFolder(run_dir).document(options.format))
+    if options.format == "json":
+        if output == "-":
+            from ..export.provjson import write_statements
+            from ..export.statements import namespaces, statements
+
+            write_statements(sys.stdout, namespaces(model), statements(model))
+        else:
+            from ..export import provjson
+
+            provjson.write(model, Path(output))
+            print(output)
+        return 0
+    try:
+        text = serialize(model, options.format)
+    except RuntimeError as error:
+        raise UsageError(str(error)) from None
+    _deliver(text, output)
+    return 0
+
+
+@_gc_paused
+def graph_command(argv: list[str]) -> int:
+    """``autoprov graph RUN [-o FILE]``: DOT, SVG, PNG or PDF chosen by the file suffix."""
+    from ..export.dot import to_dot
+    from ..export.model import load
+    from ..export.render import GRAPH_FORMATS, RenderError, render
+
+    parser = store_parser("autoprov graph", run=True)
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="graph.dot/.svg/.png/.pdf (default: graph.svg in the run folder)")
+    parser.add_argument("--collapse", choices=("auto", "yes", "no"), default="auto", help="collapse repeated calls (default: above 60 activities)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="layout time limit in seconds")
+    options = parser.parse_args(argv)
+    run_dir = run_folder(options)
+    output = options.output or str(RunFolder(run_dir).graph("svg"))
+    suffix = Path(output).suffix.lstrip(".").lower() if output != "-" else "dot"
+    if suffix not in ("dot", "gv", *GRAPH_FORMATS):
+        raise UsageError(f"cannot tell the graph format from {output!r}: use .dot, .svg, .png or .pdf")
+    collapse = {"auto": None, "yes": True, "no": False}[options.collapse]
+    text = to_dot(load(run_dir), collapse=collapse)
+    if suffix in ("dot", "gv"):
+        _deliver(text, output)
+        return 0
+    try:
+        image = render(text, suffix, timeout=options.timeout)
+    except RenderError as error:
+        raise UsageError(str(error)) from None
+    _deliver(image, output)
+    return 0

@@ -1,0 +1,174 @@
+"""``autoprov run`` (and ``python -m autoprov``): run a program unchanged under capture.
+
+Options go before the program and everything after it belongs to the program.  A usage or filter
+error prints one line and exits with status 2 before the program starts; once the program runs,
+its own ending decides the exit status, replayed exactly as python would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from ..engine import ENGINE_NAMES
+from ..errors import AutoprovError, UsageError
+from ..recorder.files import HASH_ALGORITHMS
+from ..runner import Outcome, PyRunner, exit_code_of
+from .options import STORE_HELP, Once, Parser
+from .runs import print_events
+
+DEBUG_TOPICS = ("engine", "filter", "events")
+# Options of `run` that take a value: used to find where the program's own arguments begin.
+VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "--export", "-m")
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="autoprov run", description="Run a Python program unchanged and record its provenance.")
+    parser.add_argument("--engine", default="auto", action=Once, help=f"capture engine: {', '.join(ENGINE_NAMES)} (default auto)")
+    parser.add_argument("--filter", action="append", default=[], metavar="NAME|FILE", help="filter file or shipped filter name (repeatable)")
+    parser.add_argument("--match", action="append", default=[], metavar="MODULE:QUALNAME", help="record functions matching this glob (repeatable)")
+    parser.add_argument("--store", default=None, action=Once, metavar="DIR", help=STORE_HELP)
+    parser.add_argument("--hash", default="xxh3_128", action=Once, choices=HASH_ALGORITHMS, help="file digest algorithm")
+    parser.add_argument("--debug", action="append", default=[], metavar="TOPIC", help=f"comma list of {', '.join(DEBUG_TOPICS)}")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr at exit")
+    parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl (default all)")
+    parser.add_argument("--graph", default=None, metavar="FMT", help="graph images: svg,png,pdf or none (default svg when Graphviz is installed)")
+    parser.add_argument("--export", default=None, choices=("background", "sync"), help="write PROV-N/XML/Turtle and graph images after exit in the background (default) or before exiting")
+    parser.add_argument("-m", dest="module", default=None, metavar="MODULE", help="run a module as `python -m` does")
+    return parser
+
+
+def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(autoprov options, program and its arguments): the program starts at the first non-option."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            return argv[:index], argv[index + 1 :]
+        if not token.startswith("-") or token == "-":
+            break
+        if token == "-m":
+            return argv[: index + 2], argv[index + 2 :]
+        if token in VALUE_OPTIONS:
+            index += 2
+            continue
+        index += 1
+    return argv[:index], argv[index:]
+
+
+def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(autoprov options, program and its arguments): the program starts at the first non-option."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            return argv[:index], argv[index + 1 :]
+        if not token.startswith("-") or token == "-":
+            break
+        if token == "-m":
+            return argv[: index + 2], argv[index + 2 :]
+        if token in VALUE_OPTIONS:
+            index += 2
+            continue
+        index += 1
+    return argv[:index], argv[index:]
+
+
+def run_command(argv: list[str]) -> int:
+    option_args, program = split_run_arguments(argv)
+    options = run_parser().parse_args(option_args)
+    if options.module is None and not program:
+        raise UsageError("no program to run: give a script path or -m MODULE (see --help)")
+    debug = {topic for value in options.debug for topic in value.split(",") if topic}
+    unknown = debug - set(DEBUG_TOPICS)
+    if unknown:
+        raise UsageError(f"unknown --debug topic {sorted(unknown)[0]!r}; choose from {', '.join(DEBUG_TOPICS)}")
+    if options.module is not None:
+        runner = PyRunner(options.module, program, as_module=True)
+    else:
+        runner = PyRunner(program[0], program[1:])
+    from ..engine import choose_engine
+    from ..filtering import build_matcher
+
+    engine_name, reason = choose_engine(options.engine)  # a bad engine is a usage error, before running
+    if "engine" in debug:
+        print(f"autoprov: engine {engine_name}: {reason}", file=sys.stderr)
+    matcher = build_matcher(filters=options.filter, match=options.match, debug="filter" in debug)
+    runner.prepare()
+    capture = _start_capture(options, runner, matcher)
+    module = runner.install()
+    outcome = runner.run(module)
+    return _finish(outcome, capture, options, debug)
+
+
+def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) -> Any:
+    """Start capture; if autoprov itself cannot, say so once and let the program run anyway."""
+    from ..export.step import ExportStep, export_mode, parse_formats, parse_graphs
+    from ..session import Capture
+
+    info = {
+        "program": runner.target,
+        "module": runner.as_module,
+        "program_args": runner.args,
+        "filters": list(getattr(matcher, "sources", [])),
+    }
+    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export))
+    capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info, export=export)
+    try:
+        capture.start()
+    except AutoprovError as error:
+        print(f"autoprov: capture disabled: {error}; running the program without it", file=sys.stderr)
+        return None
+    except Exception as error:
+        print(f"autoprov: capture disabled ({type(error).__name__}: {error}); running the program without it", file=sys.stderr)
+        return None
+    return capture
+
+
+def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: set[str]) -> int:
+    """Replay the program's ending exactly as python would, with the record completed first."""
+    error = outcome.exception
+    if error is not None and not isinstance(error, SystemExit):
+        sys.excepthook(type(error), error, error.__traceback__)
+    _join_threads()
+    if isinstance(error, SystemExit):
+        exit_code: int | None = exit_code_of(error)
+    elif isinstance(error, KeyboardInterrupt):
+        exit_code = -signal.SIGINT
+    else:
+        exit_code = 0 if error is None else 1
+    if capture is not None:
+        try:
+            run = capture.stop(outcome.status, exit_code)
+            if "events" in debug and run is not None:
+                print_events(run.path, sys.stderr, prefix="autoprov-event: ")
+            if not options.quiet and run is not None:
+                for line in run.summary:
+                    print(line, file=sys.stderr)
+        except Exception as fault:
+            print(f"autoprov: the record could not be completed ({type(fault).__name__}: {fault})", file=sys.stderr)
+    if isinstance(error, SystemExit):
+        raise error  # python prints a non-integer code and sets the status itself
+    if isinstance(error, KeyboardInterrupt):
+        _die_of_sigint()
+    return 0 if error is None else 1
+
+
+def _join_threads() -> None:
+    """Wait for non-daemon threads, as python does before it exits, so their calls are recorded."""
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon and thread.is_alive():
+            thread.join()
+
+
+def _die_of_sigint() -> None:
+    """Python ends an uncaught KeyboardInterrupt by killing itself with SIGINT (status 130 in a shell)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)

@@ -1,0 +1,87 @@
+"""``autoprov list``, ``autoprov show`` and ``autoprov events``: the runs of a store, one run, its raw events."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..store import RunFolder
+from .options import run_folder, store_parser, store_path
+
+if TYPE_CHECKING:
+    from ..export.model import RunModel
+
+
+def list_command(argv: list[str]) -> int:
+    """``autoprov list``: runs with their status, newest last."""
+    from ..run import Run
+    from ..store import run_dirs
+
+    options = store_parser("autoprov list").parse_args(argv)
+    for run_dir in run_dirs(store_path(options.store)):
+        model = Run(run_dir).model()
+        program = model.info.get("program") or ""
+        print(f"{run_dir.name}  {model.status:<11}  {len(model.activities):>6} activities  {program}")
+    return 0
+
+
+def events_command(argv: list[str]) -> int:
+    """``autoprov events RUN``: the raw captured events, one JSON array per line."""
+    options = store_parser("autoprov events", run=True).parse_args(argv)
+    print_events(run_folder(options), sys.stdout)
+    return 0
+
+
+def print_events(run_dir: Path, out: Any, prefix: str = "") -> None:
+    """A run's events, one JSON array per line (``--debug events`` and ``autoprov events``)."""
+    from ..log.reader import read_events
+    from ..log.writer import encode
+
+    for event in read_events(run_dir):
+        print(prefix + encode(tuple(event)), file=out)
+
+
+def show_command(argv: list[str]) -> int:
+    """``autoprov show RUN``: a short human summary of a run."""
+    from ..export.model import load
+
+    options = store_parser("autoprov show", run=True).parse_args(argv)
+    run_dir = run_folder(options)
+    print(describe(load(run_dir), run_dir))
+    return 0
+
+
+def describe(model: RunModel, run_dir: Path) -> str:
+    """What ``autoprov show`` prints: who, where, what was called, read and written."""
+    from ..export.names import utc
+
+    info = model.info
+    lines = [f"run       {model.run_id}  ({model.status}" + (f", exit status {model.exit_code})" if model.exit_code is not None else ")")]
+    lines.append(f"program   {info.get('program', '?')}  {' '.join(map(str, info.get('program_args') or []))}".rstrip())
+    if model.start is not None:
+        stop = utc(model.end).isoformat() if model.end is not None else "-"
+        lines.append(f"time      {utc(model.start).isoformat()} -> {stop}")
+    environment = model.environment or {}
+    python, git = environment.get("python") or {}, environment.get("git") or {}
+    if environment:
+        lines.append(f"where     {environment.get('user')}@{environment.get('hostname')}  Python {python.get('version')}  {info.get('engine', '')} engine")
+    if git.get("commit"):
+        lines.append(f"git       {git['commit'][:12]}{' (dirty)' if git.get('dirty') else ''}  {git.get('root')}")
+    names = Counter(activity.name for activity in model.activities.values())
+    lines.append(f"calls     {len(model.activities)} activities, {model.entity_count} entities")
+    for name, count in names.most_common(12):
+        lines.append(f"          {count:>5} x {name}")
+    if len(names) > 12:
+        lines.append(f"          ... {len(names) - 12} more functions")
+    for title, links in (("read", model.used), ("written", model.generated)):
+        files = {link.entity for link in links if link.entity[0] == "file"}
+        for key in sorted(files)[:20]:
+            digest = model.digests.get((key[1], key[2]))
+            lines.append(f"{title:<9} {key[1]}" + (f"  {digest[0]}:{digest[1][:16]}" if digest and digest[1] else ""))
+        if len(files) > 20:
+            lines.append(f"          ... {len(files) - 20} more files {title}")
+    outputs = RunFolder(run_dir).outputs()
+    lines.append(f"outputs   {' '.join(outputs) if outputs else '(none yet: autoprov export)'}")
+    return "\n".join(lines)

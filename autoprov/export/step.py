@@ -1,0 +1,140 @@
+"""The post-run export step and the choice of outputs: what a run writes into its folder when it ends.
+
+PROV-JSON (streamed), ``environment.json`` and ``graph.dot`` are always written before the
+program's process ends; they cost milliseconds.  The slower formats are written by a detached
+``autoprov export --all`` just after the program has exited, unless ``--export sync``.  Used by
+``python -m autoprov`` and by ``autoprov.capture()``; imports of ``prov`` and friends happen only
+when the step runs, after the program has finished.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from .names import FORMATS
+from .quiet_gc import paused_gc
+from .render import GRAPH_FORMATS
+
+if TYPE_CHECKING:  # the exporter proper is imported after the run, not at start-up
+    from .model import RunModel
+    from .outputs import Written
+
+
+def parse_formats(text: str | None) -> tuple[str, ...]:
+    """``--format json,provn`` (default: all four); PROV-JSON is always written."""
+    if text is None or text == "all":
+        return FORMATS
+    chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [fmt for fmt in chosen if fmt not in FORMATS]
+    if unknown:
+        raise UsageError(f"unknown --format {unknown[0]!r}; choose from {', '.join(FORMATS)} (comma separated) or all")
+    return chosen
+
+
+def parse_graphs(text: str | None) -> tuple[str, ...] | None:
+    """``--graph svg,png`` / ``none``; None means the default (svg when Graphviz is installed)."""
+    if text is None:
+        return None
+    if text == "none":
+        return ()
+    chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [fmt for fmt in chosen if fmt not in GRAPH_FORMATS]
+    if unknown:
+        raise UsageError(f"unknown --graph {unknown[0]!r}; choose from {', '.join(GRAPH_FORMATS)} or none")
+    return chosen
+
+
+def display_path(path: Path) -> str:
+    """``.prov/<run-id>/`` when under the working directory, else the absolute path."""
+    try:
+        text = os.path.relpath(path)
+    except ValueError:
+        text = str(path)
+    return (str(path) if text.startswith("..") else text).rstrip(os.sep) + os.sep
+
+
+EXPORT_MODES = ("background", "sync")
+EXPORT_ENV = "AUTOPROV_EXPORT"
+
+
+def export_mode(text: str | None) -> str:
+    """``--export`` / ``$AUTOPROV_EXPORT``: background (default) or sync."""
+    mode = text or os.environ.get(EXPORT_ENV) or "background"
+    if mode not in EXPORT_MODES:
+        raise UsageError(f"unknown --export mode {mode!r}; choose background or sync")
+    return mode
+
+
+class ExportStep:
+    """The post-run step of ``python -m autoprov``: write the outputs into the run folder.
+
+    PROV-JSON (streamed), ``environment.json`` and ``graph.dot`` are always written before the
+    program's process ends; they cost milliseconds.  PROV-N, PROV-XML, Turtle and the rendered
+    graph cost up to a second (prov.model, rdflib, Graphviz), which would show in every run's wall
+    time, so by default a detached ``autoprov export --all`` writes them just after the program has
+    exited (each file appears atomically).  ``--export sync`` writes everything before exiting.
+    """
+
+    def __init__(self, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None, mode: str = "background") -> None:
+        self.formats = formats
+        self.graphs = graphs
+        self.mode = mode
+        self.model: RunModel | None = None
+        self.written: Written | None = None
+
+    def __call__(self, run_dir: Path) -> Written:
+        from .model import load
+        from .outputs import write_run
+
+        deferred = self.mode == "background" and (set(self.formats) - {"json"} or self.graphs != ())
+        with paused_gc():
+            self.model = load(run_dir)
+            if deferred:
+                self.written = write_run(Path(run_dir), self.model, ("json",), ())
+            else:
+                self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
+        if deferred:
+            self._detach(Path(run_dir))
+        return self.written
+
+    def _detach(self, run_dir: Path) -> None:
+        """Start ``autoprov export --all`` for the slow outputs, once this process has exited.
+
+        The exporter's Python (0.3 s of CPU for prov, rdflib and Graphviz) would otherwise start
+        while this process is still finishing and compete with it for the CPU: ~30 ms of every
+        run's wall time on two cores.  So a tiny ``sh`` waits, blocked on a pipe whose only write
+        end this process keeps open and never writes, and execs the exporter when the pipe closes:
+        when this process exits, however it exits (the kernel closes the descriptor).
+        """
+        import subprocess
+
+        command = [sys.executable, "-m", "autoprov", "export", run_dir.name, "--store", str(run_dir.parent), "--all",
+                   "--format", ",".join(self.formats)]
+        if self.graphs is not None:
+            command += ["--graph", ",".join(self.graphs) or "none"]
+        wait_end, exit_end = os.pipe()  # both close-on-exec: only this process holds exit_end
+        try:
+            subprocess.Popen(["/bin/sh", "-c", 'read -r _ ; exec "$@" </dev/null', "autoprov-export", *command],
+                             stdin=wait_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True, close_fds=True)
+        except BaseException:
+            os.close(exit_end)
+            raise
+        finally:
+            os.close(wait_end)
+        # exit_end stays open on purpose, until this process exits
+
+    def summary(self, run_dir: Path) -> list[str]:
+        """Notes, then the final line: ``autoprov: <run-id>: N activities, M entities -> .prov/<run-id>/``."""
+        if self.model is None or self.written is None:
+            return []
+        lines = [f"autoprov: {self.model.run_id}: note: {note}" for note in self.written.notes]
+        lines.append(
+            f"autoprov: {self.model.run_id}: {len(self.model.activities)} activities, "
+            f"{self.model.entity_count} entities -> {display_path(run_dir)}"
+        )
+        return lines

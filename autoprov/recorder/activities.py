@@ -1,0 +1,148 @@
+"""The recorder stage: engine callbacks for matched code become buffered activity events.
+
+Engines consult the matcher stage (:class:`~autoprov.filtering.plans.Planner`) once per code object
+and then, for matched code only, call :meth:`Recorder.enter`, :meth:`~Recorder.leave`,
+:meth:`~Recorder.suspend` and :meth:`~Recorder.resume`.  Each thread has a stack of the matched
+frames it is executing; a suspended generator or coroutine keeps its activity in ``_suspended``
+until its frame resumes or finishes, so it is one activity from its first start to its final
+return.  Arguments and results are read by :mod:`.arguments`, file events by :mod:`.fileevents`.
+Everything appended to ``buffer`` is a plain tuple (see :mod:`autoprov.events`); the log writer
+drains it in the background.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from time import time_ns
+from types import FrameType
+from typing import Any
+
+from .. import events
+from ..filtering.plans import Plan
+from .arguments import Arguments
+from .fileevents import FileEvents
+from .files import FileTracker
+from .objects import ObjectRegistry
+from .values import render
+
+
+class Recorder:
+    """Turns engine callbacks for matched code into activity events (see the module docstring)."""
+
+    def __init__(self, hash_algorithm: str = "xxh3_128", excluded_paths: tuple[str, ...] = ()) -> None:
+        self.buffer: list[tuple] = []
+        self._append = self.buffer.append
+        self._ids = itertools.count(1)
+        # Per thread: [(frame, act, suppress_nested, plan)].  A threading.local, not a dict keyed by
+        # get_ident(): idents are reused as soon as a thread ends.
+        self._local = threading.local()
+        self._all_stacks: list[list] = []
+        self._suspended: dict[FrameType, tuple] = {}  # suspended generator frame -> its stack entry
+        self.objects = ObjectRegistry(self._append)
+        self.arguments = Arguments(self._append, self.objects)
+        self.files = FileTracker(self._append, hash_algorithm)
+        self.file_events = FileEvents(self._append, self.files, self.current_activity, excluded_paths, self.fault)
+        self.activity_count = 0
+        self.on_fault: Callable[[str, BaseException], None] | None = None
+
+    # -- activities --------------------------------------------------------------------------
+
+    def _stack(self) -> list:
+        try:
+            return self._local.stack
+        except AttributeError:
+            stack = self._local.stack = []
+            self._local.name = threading.current_thread().name
+            self._all_stacks.append(stack)
+            return stack
+
+    def current_activity(self) -> int | None:
+        stack = getattr(self._local, "stack", None)
+        return stack[-1][1] if stack else None
+
+    def enter(self, plan: Plan, frame: FrameType) -> None:
+        """A matched function starts (cost measured ~3 us with 3 scalar parameters)."""
+        stack = self._stack()
+        if stack and stack[-1][2]:  # inside an activity that records no nested activities
+            stack.append((frame, stack[-1][1], True, None, None))
+            return
+        act = next(self._ids)
+        self.activity_count += 1
+        now = time_ns()
+        rule = plan.rule
+        arguments = frame.f_locals
+        params: dict[str, Any] = {}
+        used: list[tuple[str, Any]] = []
+        self.arguments.read(plan, arguments, params, used)
+        parent = stack[-1][1] if stack else None
+        self._append((events.ACT, act, parent, rule.name, rule.rule_id, now, self._local.name, params))
+        direction = "generated" if plan.writes else "used"
+        for role, value in used:
+            self.arguments.link(events.USE, act, role, value, now, direction)
+        # arguments the generated entities refer to, as they were at the call: the function may
+        # rebind its parameter names before it returns
+        snapshot = {name: arguments.get(name) for name in plan.generated_args} if plan.generated_args else None
+        stack.append((frame, act, not rule.nested, plan, snapshot))
+
+    def leave(self, frame: FrameType, result: Any, error: BaseException | None) -> None:
+        """A matched frame returned (error None) or unwound with ``error``."""
+        stack = getattr(self._local, "stack", None)
+        if stack and stack[-1][0] is frame:
+            entry = stack.pop()
+        else:
+            entry = self._suspended.pop(frame, None)
+            if entry is None:
+                return  # started before capture began
+        _, act, _, plan, snapshot = entry
+        if plan is None:
+            return  # a nested call inside a non-nesting activity
+        now = time_ns()
+        if error is None or isinstance(error, (StopIteration, StopAsyncIteration, GeneratorExit)):
+            self.arguments.generated(plan, act, snapshot, result, now)
+            if plan.rule.result_parameters:
+                self._append((events.END, act, now, "completed", None, self.arguments.results(plan, snapshot, result)))
+            else:
+                self._append((events.END, act, now, "completed", None))
+        else:
+            detail = render(str(error)) if type(error).__module__ == "builtins" else ""
+            self._append((events.END, act, now, "failed", f"{type(error).__qualname__}: {detail}".rstrip(": ")))
+        self.arguments.finished(act)
+
+    def suspend(self, frame: FrameType) -> None:
+        """A matched generator/coroutine yielded: its activity stays open, off the stack."""
+        stack = getattr(self._local, "stack", None)
+        if stack and stack[-1][0] is frame:
+            entry = stack.pop()
+            if entry[3] is not None:
+                self._suspended[frame] = entry
+
+    def resume(self, frame: FrameType) -> bool:
+        """A suspended generator/coroutine frame runs again; False if it was not suspended."""
+        entry = self._suspended.pop(frame, None)
+        if entry is None:
+            return False
+        self._stack().append(entry)
+        return True
+
+    def is_suspended(self, frame: FrameType) -> bool:
+        return frame in self._suspended
+
+    def fault(self, component: str, error: BaseException) -> None:
+        """An internal error: record it and let the session decide (by default: stop capture)."""
+        self._append((events.ERROR, component, f"{type(error).__name__}: {error}"))
+        if self.on_fault is not None:
+            self.on_fault(component, error)
+
+    def close_open_activities(self, status: str) -> None:
+        """At the end of capture: activities still running or suspended end with ``status``."""
+        now = time_ns()
+        entries = [entry for stack in self._all_stacks for entry in reversed(stack)]
+        entries += self._suspended.values()
+        for _, act, _, plan, _ in entries:
+            if plan is not None:
+                self._append((events.END, act, now, status, None))
+        for stack in self._all_stacks:
+            stack.clear()
+        self._suspended.clear()

@@ -1,0 +1,147 @@
+"""Arguments and return values of matched calls: parameters (rendered) and entities (linked).
+
+For each matched call the recorder hands the frame's arguments here.  Scalars and configuration
+become parameters (rendered safely and boundedly, secrets redacted); the objects a rule names
+become used / generated entities, tracked by identity in the :class:`ObjectRegistry`; file names
+become FILEARG events that the exporter links to the files the audit hook saw.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from math import isfinite
+from typing import Any
+
+from .. import events
+from ..filtering.plans import Plan
+from ..filtering.rules import EntitySpec
+from ..redaction import REDACTED
+from .objects import ObjectRegistry
+from .values import MAX_STRING, is_parameter_like, render
+
+FAST_SCALARS = frozenset({int, bool, type(None)})  # JSON-ready as they are
+
+
+def resolve(root: Any, path: str) -> Any:
+    """Follow a dotted attribute path (``datasets.models``) without calling anything else."""
+    value = root
+    for part in path.split("."):
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
+    return value
+
+
+def source_value(source: str, arguments: dict, self_object: Any, result: Any) -> Any:
+    """The value a rule's dotted source names: an argument, ``self`` or ``return``, then attributes."""
+    head, _, rest = source.partition(".")
+    if head == "return":
+        root = result
+    elif head == "self":
+        root = self_object
+    else:
+        root = arguments.get(head)
+    try:
+        return resolve(root, rest) if rest and root is not None else root
+    except Exception:
+        return None
+
+
+class Arguments:
+    """Reads a matched call's arguments and results into parameters and entity links."""
+
+    def __init__(self, emit: Callable[[tuple], None], objects: ObjectRegistry) -> None:
+        self._append = emit
+        self.objects = objects
+        self._used_by: dict[int, set[int]] = {}  # running activity -> object ids it used
+
+    def read(self, plan: Plan, arguments: dict, params: dict, used: list) -> None:
+        """Fill ``params`` (name -> rendered value) and ``used`` ((role or spec, value) pairs)."""
+        rule = plan.rule
+        self_object = arguments.get(plan.argnames[0]) if plan.bound else None
+        for path in rule.self_parameters:
+            try:
+                params[path] = render(resolve(self_object, path))
+            except Exception:
+                params[path] = None
+        for spec in rule.used:
+            value = source_value(spec.source, arguments, self_object, None)
+            if value is not None:
+                used.append((spec, value))
+        if plan.bound and not plan.self_used and self.objects.known(self_object):
+            used.append(("self", self_object))
+        for name in plan.names:
+            if name not in arguments:
+                continue
+            if name in plan.secrets:
+                params[name] = REDACTED
+                continue
+            value = arguments[name]
+            kind = type(value)
+            if kind in FAST_SCALARS:  # the common case, no rendering needed
+                params[name] = value
+            elif kind is float:
+                params[name] = value if isfinite(value) else repr(value)
+            elif kind is str or is_parameter_like(value):
+                params[name] = value if kind is str and len(value) <= MAX_STRING else render(value)
+                if name in plan.file_args and isinstance(value, (str, os.PathLike)):
+                    used.append((EntitySpec(role=name, source=name, kind="File"), value))
+            elif plan.untyped:
+                used.append((name, value))
+            else:
+                params[name] = render(value)
+
+    def _object_key(self, kind: str, act: int, value: Any) -> int:
+        """The entity id for a USE/GEN; an object an activity used and then generates was modified
+        in place (a fit updates its datasets' models), so it becomes a new version: a new id."""
+        key = self.objects.key(value)
+        if kind == events.USE:
+            self._used_by.setdefault(act, set()).add(key)
+        elif key in self._used_by.get(act, ()):
+            key = self.objects.new_version(value)
+        return key
+
+    def link(self, kind: str, act: int, role: Any, value: Any, now: int, file_direction: str) -> None:
+        """USE/GEN of an object entity, or FILEARG when the value names a file."""
+        if not isinstance(role, EntitySpec):
+            self._append((kind, act, role, self._object_key(kind, act, value), now))
+            return
+        spec = role
+        if spec.kind in ("File", "FileCollection") and isinstance(value, (str, os.PathLike)):
+            path = os.path.abspath(os.fspath(value))
+            self._append((events.FILEARG, act, spec.role, path, file_direction))
+            if spec.index:
+                self._append((events.FILEARG, act, f"{spec.role}_index", os.path.join(path, spec.index), file_direction))
+            return
+        key = self._object_key(kind, act, value)
+        if spec.members:
+            try:
+                self.objects.add_members(key, resolve(value, spec.members))
+            except Exception:
+                pass  # a members path that does not apply to this object: the entity stays
+        self._append((kind, act, spec.role, key, now))
+
+    def results(self, plan: Plan, arguments: dict | None, result: Any) -> dict[str, Any]:
+        """Values a rule reads when the call returns (fitted parameters, statistics), rendered."""
+        arguments = arguments or {}
+        self_object = arguments.get(plan.argnames[0]) if plan.bound else None
+        values = {}
+        for path in plan.rule.result_parameters:
+            values[path] = render(source_value(path, arguments, self_object, result))
+        return values
+
+    def generated(self, plan: Plan, act: int, arguments: dict | None, result: Any, now: int) -> None:
+        """GEN links for what a returning call produced (the rule's ``generated``, else its result)."""
+        rule = plan.rule
+        if rule.generated:
+            arguments = arguments or {}
+            self_object = arguments.get(plan.argnames[0]) if plan.bound else None
+            for spec in rule.generated:
+                value = source_value(spec.source, arguments, self_object, result)
+                if value is not None:
+                    self.link(events.GEN, act, spec, value, now, "generated")
+        elif result is not None and not is_parameter_like(result):
+            self.link(events.GEN, act, "result", result, now, "generated")
+
+    def finished(self, act: int) -> None:
+        """Forget what a finished activity used."""
+        self._used_by.pop(act, None)

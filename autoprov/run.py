@@ -1,0 +1,88 @@
+"""A finished run: what :meth:`Capture.stop` returns and what the commands and magics work with.
+
+The live :class:`~autoprov.session.Capture` records; a :class:`Run` is the immutable result, as
+pyinstrument separates its Profiler from the Session it produces.  It names the run (id, folder),
+says how it ended and what the export reported, and builds the :class:`RunModel` of its events on
+demand, once.  A Run is path-like (``os.fspath(run)`` is its folder), so code that treated the
+folder returned by ``stop()`` as a path keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .store import RunFolder, default_store, find_run
+
+if TYPE_CHECKING:
+    from .export.model import RunModel
+
+
+class Run:
+    """One recorded run in a store."""
+
+    __slots__ = ("folder", "_status", "_exit_code", "notes", "summary", "_model")
+
+    def __init__(
+        self,
+        path: Path | str,
+        status: str | None = None,
+        exit_code: int | None = None,
+        notes: tuple[str, ...] = (),
+        summary: tuple[str, ...] = (),
+        model: RunModel | None = None,
+    ) -> None:
+        self.folder = RunFolder(Path(path))
+        self._status = status
+        self._exit_code = exit_code
+        self.notes = tuple(notes)  # what the export step had to say (skipped formats...)
+        self.summary = tuple(summary)  # the lines printed at the end of a run
+        self._model = model
+
+    @classmethod
+    def find(cls, run: str = "latest", store: Path | str | None = None) -> Run:
+        """The run ``run`` (id, unique prefix or ``latest``) of ``store`` (default: the default store)."""
+        return cls(find_run(Path(store).absolute() if store else default_store(), run))
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.run_id
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path
+
+    @property
+    def name(self) -> str:
+        """The run id (the folder's name), as for the path ``stop()`` used to return."""
+        return self.folder.run_id
+
+    def model(self) -> RunModel:
+        """The run's events read into a :class:`RunModel` (read once, then kept)."""
+        if self._model is None:
+            from .export.model import load
+
+            self._model = load(self.folder.path)
+        return self._model
+
+    @property
+    def status(self) -> str:
+        """completed, failed, interrupted, or incomplete (no EXIT event: the process died)."""
+        return self._status if self._status is not None else self.model().status
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._exit_code if self._status is not None else self.model().exit_code
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.folder.path)
+
+    def __repr__(self) -> str:
+        return f"<autoprov.Run {self.run_id} {self.status} at {self.folder.path}>"
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Run) and other.folder == self.folder
+
+    def __hash__(self) -> int:
+        return hash(self.folder)

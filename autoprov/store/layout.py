@@ -1,0 +1,51 @@
+"""The run folder layout: every file name in a run folder is spelled here, once.
+
+A run folder ``<store>/<run-id>/`` holds the append-only event log (the record of truth) and the
+documents derived from it.  Everything that names a file of a run goes through :class:`RunFolder`,
+so renaming an output is a one-line change and readers and writers can never disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+EVENTS = "events.jsonl"
+ENVIRONMENT = "environment.json"
+DOCUMENT_STEM = "provenance"
+GRAPH_STEM = "graph"
+# Prefixes of the derived outputs (what `autoprov show` lists, what a re-export replaces).
+OUTPUT_PREFIXES = (DOCUMENT_STEM + ".", GRAPH_STEM + ".", "environment.")
+
+
+class RunFolder(NamedTuple):
+    """One run's folder and the names of the files in it."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def events(self) -> Path:
+        return self.path / EVENTS
+
+    @property
+    def environment(self) -> Path:
+        return self.path / ENVIRONMENT
+
+    def document(self, suffix: str) -> Path:
+        """``provenance.<suffix>`` (json, provn, xml, ttl)."""
+        return self.path / f"{DOCUMENT_STEM}.{suffix}"
+
+    def graph(self, suffix: str) -> Path:
+        """``graph.<suffix>`` (dot, svg, png, pdf)."""
+        return self.path / f"{GRAPH_STEM}.{suffix}"
+
+    def outputs(self) -> list[str]:
+        """Names of the derived outputs present, sorted."""
+        return sorted(p.name for p in self.path.iterdir() if p.name.startswith(OUTPUT_PREFIXES))
+
+    def is_run(self) -> bool:
+        return self.path.is_dir() and self.events.exists()
