@@ -60,24 +60,6 @@ def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv[:index], argv[index:]
 
 
-def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
-    """(autoprov options, program and its arguments): the program starts at the first non-option."""
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        if token == "--":
-            return argv[:index], argv[index + 1 :]
-        if not token.startswith("-") or token == "-":
-            break
-        if token == "-m":
-            return argv[: index + 2], argv[index + 2 :]
-        if token in VALUE_OPTIONS:
-            index += 2
-            continue
-        index += 1
-    return argv[:index], argv[index:]
-
-
 def run_command(argv: list[str]) -> int:
     option_args, program = split_run_arguments(argv)
     options = run_parser().parse_args(option_args)
