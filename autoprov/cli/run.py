@@ -19,7 +19,6 @@ from ..errors import AutoprovError, UsageError
 from ..recorder.files import HASH_ALGORITHMS
 from ..runner import Outcome, PyRunner, exit_code_of
 from .options import STORE_HELP, Once, Parser
-from .runs import print_events
 
 DEBUG_TOPICS = ("engine", "filter", "events")
 # Options of `run` that take a value: used to find where the program's own arguments begin.
@@ -127,6 +126,8 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
         try:
             run = capture.stop(outcome.status, exit_code)
             if "events" in debug and run is not None:
+                from .runs import print_events
+
                 print_events(run.path, sys.stderr, prefix="autoprov-event: ")
             if not options.quiet and run is not None:
                 for line in run.summary:
