@@ -23,7 +23,7 @@ from autoprov.export.dot import to_dot
 from conftest import SCRIPTS, environment, wait_for_outputs
 
 MATCH = ["--filter", "none", "--match", "__main__:*"]
-SLOW_OUTPUTS = ("provenance.provn", "provenance.xml", "provenance.ttl", "graph.svg", "graph.png")
+SLOW_OUTPUTS = ("provenance.provn", "provenance.xml", "provenance.ttl", "report.html", "graph.svg", "graph.png")
 
 
 def run_script(tmp_path: Path, script: str, *args: str, options: list[str] | None = None) -> tuple[subprocess.CompletedProcess, Path]:
@@ -64,7 +64,8 @@ def test_summary_line_and_outputs(pipeline):
     doc = prov.read(run_dir / "provenance.json", format="json")
     data = [e for e in records(doc, "Entity") if {"autoprov:PythonObject", "autoprov:File", "autoprov:Path"} & {str(t) for t in e.get_attribute("prov:type")}]
     data = [e for e in data if "prov:Plan" not in {str(t) for t in e.get_attribute("prov:type")}]
-    assert last == f"autoprov: {run_dir.name}: {acts} activities, {len(data)} entities -> .prov/{run_dir.name}/"
+    assert last == (f"autoprov: {run_dir.name}: {acts} activities, {len(data)} entities -> .prov/{run_dir.name}/"
+                    f" (report: .prov/{run_dir.name}/report.html, written in a moment)")
     for name in SLOW_OUTPUTS + ("provenance.json", "environment.json", "graph.dot"):
         assert (run_dir / name).stat().st_size > 0, name
     assert not list(run_dir.glob(".*.tmp"))  # atomic writes leave no temporary files

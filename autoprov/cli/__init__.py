@@ -24,6 +24,7 @@ COMMANDS = {
     "export": ("export", "export_command"),
     "graph": ("export", "graph_command"),
     "filters": ("filters", "main"),
+    "report": ("report", "report_command"),
 }
 SUBCOMMANDS = tuple(COMMANDS)
 

@@ -41,7 +41,7 @@ def _deliver(data: str | bytes, output: str) -> None:
 
 @_gc_paused
 def export_command(argv: list[str]) -> int:
-    """``autoprov export RUN --format json|provn|xml|ttl [-o FILE|-]``: rebuild a document from the log."""
+    """``autoprov export RUN --format json|provn|xml|ttl|html [-o FILE|-]``: rebuild a document from the log."""
     parser = store_parser("autoprov export", run=True)
     parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)} (with --all: a comma list)")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="output file, - for stdout (default: the run folder)")
@@ -63,7 +63,9 @@ def export_command(argv: list[str]) -> int:
     options.format = options.format or "json"
     if options.format not in FORMATS:
         raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}")
-    output = options.output or str(RunFolder(run_dir).document(options.format))
+    from ..export.renderers import RENDERERS
+
+    output = options.output or str(RENDERERS[options.format].target(RunFolder(run_dir)))
     if options.format == "json":
         if output == "-":
             from ..export.provjson import write_statements

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from os.path import basename
-from typing import Any
+from typing import Any, NamedTuple
 
 from .model import Activity, EntityKey, RunModel
 
@@ -134,8 +134,21 @@ class _Graph:
         return f"{node} [{FILE_STYLE}, label={quote(label)}, tooltip={quote(tooltip)}];"
 
 
+class Drawing(NamedTuple):
+    """The DOT text and which node draws which activity and entity (the HTML report links them)."""
+
+    text: str
+    activity_nodes: dict[int, str]
+    entity_nodes: dict[EntityKey, str]
+
+
 def to_dot(model: RunModel, collapse: bool | None = None) -> str:
     """The DOT text of the run's graph (collapse: None = automatic above :data:`COLLAPSE_AT`)."""
+    return drawing(model, collapse).text
+
+
+def drawing(model: RunModel, collapse: bool | None = None) -> Drawing:
+    """The run's graph as DOT, with the node of every activity and entity."""
     graph = _Graph(model, len(model.activities) > COLLAPSE_AT if collapse is None else collapse)
     graph.assign_activities()
     edges = graph.edges()
@@ -194,4 +207,4 @@ def to_dot(model: RunModel, collapse: bool | None = None) -> str:
         else:
             lines.append(f'  {node} -> {entity_node} [color="#3d6d99", {attributes}];'.replace(", ]", "]"))
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return Drawing("\n".join(lines) + "\n", graph.node_of, graph.entity_nodes)

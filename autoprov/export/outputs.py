@@ -1,4 +1,5 @@
-"""Write a run's documents into its folder: PROV-JSON, PROV-N, PROV-XML, Turtle, environment, graphs.
+"""Write a run's documents into its folder: PROV-JSON, PROV-N, PROV-XML, Turtle, the HTML report,
+environment, graphs.
 
 The formats are the entries of :data:`~.renderers.RENDERERS`.  PROV-JSON is always written
 (streamed); the other documents go through ``prov.model`` and are skipped, with a note, when the
@@ -73,13 +74,14 @@ def write_run(
     for fmt in formats:
         if fmt == "json":
             continue
-        limit = RENDERERS[fmt].limit
-        if limit is not None and written.records > limit:
-            written.notes.append(f"provenance.{fmt} skipped: {written.records} records (> {limit}); run `autoprov export {model.run_id} --format {fmt}`")
+        renderer = RENDERERS[fmt]
+        name = renderer.target(folder).name
+        if renderer.limit is not None and written.records > renderer.limit:
+            written.notes.append(f"{name} skipped: {written.records} records (> {renderer.limit}); run `autoprov export {model.run_id} --format {fmt}`")
             continue
-        problem = RENDERERS[fmt].missing()
+        problem = renderer.missing()
         if problem:
-            written.notes.append(f"provenance.{fmt} skipped: {problem}")
+            written.notes.append(f"{name} skipped: {problem}")
             continue
         _write(written, model, folder, fmt)
     atomic_write(folder.environment, json.dumps(environment_document(model), indent=2, default=repr) + "\n")

@@ -14,6 +14,9 @@ RENDER_TIMEOUT = 60.0
 MISSING = "Graphviz `dot` was not found: graph.dot written, no image (install graphviz, e.g. `apt-get install graphviz`)"
 
 
+_last: tuple[tuple[str, str], bytes] | None = None  # the latest layout: graph.svg and the report share it
+
+
 class RenderError(Exception):
     """Graphviz is missing, failed or took too long."""
 
@@ -25,7 +28,14 @@ def dot_program() -> str | None:
 
 
 def render(dot_text: str, fmt: str, timeout: float = RENDER_TIMEOUT) -> bytes:
-    """The image bytes of ``dot_text`` in ``fmt`` (svg, png or pdf)."""
+    """The image bytes of ``dot_text`` in ``fmt`` (svg, png or pdf).
+
+    The latest result is kept: an export that writes both ``graph.svg`` and the HTML report lays
+    the same graph out once (layout is the slow part).
+    """
+    global _last
+    if _last is not None and _last[0] == (dot_text, fmt):
+        return _last[1]
     if fmt not in GRAPH_FORMATS:
         raise RenderError(f"unknown graph format {fmt!r}; choose from {', '.join(GRAPH_FORMATS)}")
     program = dot_program()
@@ -40,4 +50,5 @@ def render(dot_text: str, fmt: str, timeout: float = RENDER_TIMEOUT) -> bytes:
     if done.returncode != 0 or not done.stdout:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RenderError(f"Graphviz failed ({message[-1] if message else f'status {done.returncode}'})")
+    _last = ((dot_text, fmt), done.stdout)
     return done.stdout

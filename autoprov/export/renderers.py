@@ -3,7 +3,7 @@
 Each :class:`Renderer` says what it produces (a PROV document or a graph image), which file of the
 run folder it fills, whether it needs an optional library, and above how many PROV records a
 post-run export skips it (``prov.model`` costs ~23 us per record, Turtle ~0.4 ms).  Adding a format
-(the HTML report, say) is adding one entry; :mod:`.outputs` writes whatever the user chose.
+(as the HTML report was) is adding one entry; :mod:`.outputs` writes whatever the user chose.
 PROV-JSON is the exception that streams: its renderer writes the file itself, so a run of 100,000
 activities is never held as one string.
 """
@@ -25,7 +25,7 @@ class Renderer(NamedTuple):
     writes it and returns the number of PROV records."""
 
     name: str
-    kind: str  # "document" | "graph"
+    kind: str  # "document" | "graph" | "report"
     target: Callable[[RunFolder], Path]
     render: Callable[[RunModel], str | bytes] | None = None
     write: Callable[[RunModel, Path], int] | None = None
@@ -84,6 +84,12 @@ def _image(fmt: str) -> Callable[[RunModel], bytes]:
     return render
 
 
+def _report(model: RunModel) -> str:
+    from .report import render
+
+    return render(model)
+
+
 def _document(suffix: str) -> Callable[[RunFolder], Path]:
     return lambda folder: folder.document(suffix)
 
@@ -103,6 +109,8 @@ RENDERERS: dict[str, Renderer] = {
     "svg": Renderer("svg", "graph", _graph("svg"), render=_image("svg")),
     "png": Renderer("png", "graph", _graph("png"), render=_image("png")),
     "pdf": Renderer("pdf", "graph", _graph("pdf"), render=_image("pdf")),
+    # the self-contained HTML report; above ~30,000 activities its embedded data slows browsers down
+    "html": Renderer("html", "report", lambda folder: folder.report, render=_report, limit=200_000),
 }
 
 

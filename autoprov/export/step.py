@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the exporter proper is imported after the run, not at start
 
 
 def parse_formats(text: str | None) -> tuple[str, ...]:
-    """``--format json,provn`` (default: all four); PROV-JSON is always written."""
+    """``--format json,provn,html`` (default: all of :data:`FORMATS`); PROV-JSON is always written."""
     if text is None or text == "all":
         return FORMATS
     chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
@@ -129,12 +129,27 @@ class ExportStep:
         # exit_end stays open on purpose, until this process exits
 
     def summary(self, run_dir: Path) -> list[str]:
-        """Notes, then the final line: ``autoprov: <run-id>: N activities, M entities -> .prov/<run-id>/``."""
+        """Notes, then the final line: ``autoprov: <run-id>: N activities, M entities -> .prov/<run-id>/``,
+        followed by where the HTML report is, or will be in a moment when the background export
+        writes it."""
         if self.model is None or self.written is None:
             return []
         lines = [f"autoprov: {self.model.run_id}: note: {note}" for note in self.written.notes]
         lines.append(
             f"autoprov: {self.model.run_id}: {len(self.model.activities)} activities, "
-            f"{self.model.entity_count} entities -> {display_path(run_dir)}"
+            f"{self.model.entity_count} entities -> {display_path(run_dir)}{self._report_note(Path(run_dir))}"
         )
         return lines
+
+    def _report_note(self, run_dir: Path) -> str:
+        from ..store.layout import RunFolder
+        from .renderers import RENDERERS
+
+        report = RunFolder(run_dir).report
+        assert self.written is not None
+        if report in self.written.files:
+            return f" (report: {display_path(report).rstrip(os.sep)})"
+        limit = RENDERERS["html"].limit or self.written.records
+        if "html" in self.formats and self.mode == "background" and self.written.records <= limit:
+            return f" (report: {display_path(report).rstrip(os.sep)}, written in a moment)"
+        return ""

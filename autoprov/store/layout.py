@@ -14,8 +14,9 @@ EVENTS = "events.jsonl"
 ENVIRONMENT = "environment.json"
 DOCUMENT_STEM = "provenance"
 GRAPH_STEM = "graph"
+REPORT = "report.html"
 # Prefixes of the derived outputs (what `autoprov show` lists, what a re-export replaces).
-OUTPUT_PREFIXES = (DOCUMENT_STEM + ".", GRAPH_STEM + ".", "environment.")
+OUTPUT_PREFIXES = (DOCUMENT_STEM + ".", GRAPH_STEM + ".", "environment.", "report.")
 
 
 class RunFolder(NamedTuple):
@@ -34,6 +35,11 @@ class RunFolder(NamedTuple):
     @property
     def environment(self) -> Path:
         return self.path / ENVIRONMENT
+
+    @property
+    def report(self) -> Path:
+        """The self-contained HTML report (``autoprov report``)."""
+        return self.path / REPORT
 
     def document(self, suffix: str) -> Path:
         """``provenance.<suffix>`` (json, provn, xml, ttl)."""

@@ -1,0 +1,26 @@
+"""``autoprov report RUN [-o report.html]``: the self-contained HTML report of a run, from its log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..store import RunFolder, atomic_write
+from .options import run_folder, store_parser
+
+
+def report_command(argv: list[str]) -> int:
+    """Write the report (default: ``report.html`` in the run folder) and print where it is."""
+    parser = store_parser("autoprov report", run=True, description="Write one self-contained HTML file that shows a run.")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="where to write it (default: report.html in the run folder)")
+    options = parser.parse_args(argv)
+    run_dir = run_folder(options)
+    from ..export.model import load
+    from ..export.quiet_gc import paused_gc
+    from ..export.report import render
+
+    with paused_gc():
+        text = render(load(run_dir))
+    output = Path(options.output) if options.output else RunFolder(run_dir).report
+    atomic_write(output, text)
+    print(output)
+    return 0
