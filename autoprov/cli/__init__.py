@@ -25,6 +25,7 @@ COMMANDS = {
     "graph": ("export", "graph_command"),
     "filters": ("filters", "main"),
     "report": ("report", "report_command"),
+    "embed": ("embed", "embed_command"),
 }
 SUBCOMMANDS = tuple(COMMANDS)
 

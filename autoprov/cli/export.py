@@ -47,7 +47,10 @@ def export_command(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="output file, - for stdout (default: the run folder)")
     parser.add_argument("--all", action="store_true", help="write every document and graph into the run folder")
     parser.add_argument("--graph", default=None, metavar="FMT", help="with --all: svg,png,pdf or none")
+    parser.add_argument("--from-fits", default=None, metavar="FILE", help="instead of a run: the PROV-JSON embedded in a FITS file (default output: stdout)")
     options = parser.parse_args(argv)
+    if options.from_fits:
+        return _from_fits(options.from_fits, options.output or "-")
     run_dir = run_folder(options)
     from ..export.model import load
     from ..export.outputs import serialize, write_run
@@ -83,6 +86,23 @@ def export_command(argv: list[str]) -> int:
     except RuntimeError as error:
         raise UsageError(str(error)) from None
     _deliver(text, output)
+    return 0
+
+
+def _from_fits(path: str, output: str) -> int:
+    """The document of a FITS file's ``PROVENANCE`` HDU, as the canonical JSON its ``PROVDIG`` digests."""
+    from ..export.fits_embed import canonical, document_digest, from_fits
+
+    try:
+        document = from_fits(path)
+    except (OSError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    from astropy.io import fits
+
+    recorded = fits.getheader(path, 0).get("PROVDIG")
+    if recorded is not None and recorded != document_digest(document):
+        print(f"autoprov: warning: {path}: the PROVENANCE table does not match its PROVDIG digest {recorded}", file=sys.stderr)
+    _deliver(canonical(document) + "\n", output)
     return 0
 
 

@@ -22,7 +22,7 @@ from .options import STORE_HELP, Once, Parser
 
 DEBUG_TOPICS = ("engine", "filter", "events")
 # Options of `run` that take a value: used to find where the program's own arguments begin.
-VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "--export", "-m")
+VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "--export", "--embed", "-m")
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -34,9 +34,10 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hash", default="xxh3_128", action=Once, choices=HASH_ALGORITHMS, help="file digest algorithm")
     parser.add_argument("--debug", action="append", default=[], metavar="TOPIC", help=f"comma list of {', '.join(DEBUG_TOPICS)}")
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr at exit")
-    parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl (default all)")
+    parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl,html (default all)")
     parser.add_argument("--graph", default=None, metavar="FMT", help="graph images: svg,png,pdf or none (default svg when Graphviz is installed)")
     parser.add_argument("--export", default=None, choices=("background", "sync"), help="write PROV-N/XML/Turtle and graph images after exit in the background (default) or before exiting")
+    parser.add_argument("--embed", default=None, metavar="KIND", help="embed provenance in the run's outputs: fits or none (default: [tool.autoprov] embed)")
     parser.add_argument("-m", dest="module", default=None, metavar="MODULE", help="run a module as `python -m` does")
     return parser
 
@@ -88,16 +89,18 @@ def run_command(argv: list[str]) -> int:
 
 def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) -> Any:
     """Start capture; if autoprov itself cannot, say so once and let the program run anyway."""
-    from ..export.step import ExportStep, export_mode, parse_formats, parse_graphs
+    from ..export.step import ExportStep, export_mode, parse_embed, parse_formats, parse_graphs
     from ..session import Capture
 
+    embed = parse_embed(options.embed)
     info = {
         "program": runner.target,
         "module": runner.as_module,
         "program_args": runner.args,
         "filters": list(getattr(matcher, "sources", [])),
+        "embed": list(embed),
     }
-    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export))
+    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export), embed)
     capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info, export=export)
     try:
         capture.start()

@@ -16,27 +16,8 @@ from typing import Any
 from .dot import Drawing, short_name
 from .model import EntityKey, RunModel
 from .names import utc
+from .lookup import entity_ids
 from .products import inputs, outputs
-from .statements import statements
-
-
-def entity_ids(model: RunModel) -> dict[EntityKey, str]:
-    """Entity key -> its id in the PROV documents (read off the statements, so they always agree)."""
-    ids: dict[EntityKey, str] = {}
-    for kind, identifier, _, attributes in statements(model):
-        if kind != "entity":
-            break  # entities come first
-        values = dict(attributes)
-        location, version = values.get("prov:location"), values.get("autoprov:version")
-        if identifier.startswith("run:obj_"):
-            ids[("obj", int(identifier[8:]))] = identifier
-        elif location is not None and version is not None:
-            ids[("file", location, version)] = identifier
-        elif location is not None and str(values.get("prov:type")) == "autoprov:Path":
-            ids[("path", location)] = identifier
-        elif location is not None:  # the script: a plan, named by its content
-            ids.setdefault(("file", location, 0), identifier)
-    return ids
 
 
 class ReportView:

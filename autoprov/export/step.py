@@ -48,6 +48,51 @@ def parse_graphs(text: str | None) -> tuple[str, ...] | None:
     return chosen
 
 
+EMBED_KINDS = ("fits",)
+
+
+def parse_embed(text: str | None, cwd: Path | None = None) -> tuple[str, ...]:
+    """``--embed fits`` / ``none``; without the option, ``[tool.autoprov] embed`` of the nearest
+    ``pyproject.toml`` (as for filters), else nothing."""
+    if text is None:
+        chosen = _pyproject_embed(cwd or Path.cwd())
+    else:
+        chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip() and part.strip() != "none"))
+    unknown = [kind for kind in chosen if kind not in EMBED_KINDS]
+    if unknown:
+        raise UsageError(f"unknown --embed {unknown[0]!r}; choose from {', '.join(EMBED_KINDS)} or none")
+    return chosen
+
+
+def _pyproject_embed(cwd: Path) -> tuple[str, ...]:
+    for directory in (cwd, *cwd.parents):
+        path = directory / "pyproject.toml"
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ()
+        if "tool.autoprov" not in text or "embed" not in text:
+            return ()
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            raise UsageError(f"{path}: reading [tool.autoprov] embed on Python 3.10 needs the 'tomli' package") from None
+        try:
+            value = tomllib.loads(text).get("tool", {}).get("autoprov", {}).get("embed", [])
+        except tomllib.TOMLDecodeError as error:
+            raise UsageError(f"{path}: invalid TOML ({error})") from None
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise UsageError(f'{path}: [tool.autoprov] embed must be a list such as ["fits"]')
+        unknown = [kind for kind in value if kind not in EMBED_KINDS]
+        if unknown:
+            raise UsageError(f"{path}: [tool.autoprov] embed: unknown {unknown[0]!r}; choose from {', '.join(EMBED_KINDS)}")
+        return tuple(value)
+    return ()
+
+
 def display_path(path: Path) -> str:
     """``.prov/<run-id>/`` when under the working directory, else the absolute path."""
     try:
@@ -79,10 +124,14 @@ class ExportStep:
     exited (each file appears atomically).  ``--export sync`` writes everything before exiting.
     """
 
-    def __init__(self, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None, mode: str = "background") -> None:
+    def __init__(
+        self, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None, mode: str = "background",
+        embed: tuple[str, ...] = (),
+    ) -> None:
         self.formats = formats
         self.graphs = graphs
         self.mode = mode
+        self.embed = embed  # "fits": provenance into the run's FITS outputs, before the documents
         self.model: RunModel | None = None
         self.written: Written | None = None
 
@@ -91,15 +140,32 @@ class ExportStep:
         from .outputs import write_run
 
         deferred = self.mode == "background" and (set(self.formats) - {"json"} or self.graphs != ())
+        notes = self._embed(Path(run_dir)) if "fits" in self.embed else []
         with paused_gc():
             self.model = load(run_dir)
             if deferred:
                 self.written = write_run(Path(run_dir), self.model, ("json",), ())
             else:
                 self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
+        self.written.notes[:0] = notes
         if deferred:
             self._detach(Path(run_dir))
         return self.written
+
+    def _embed(self, run_dir: Path) -> list[str]:
+        """Provenance into the FITS outputs, before the process exits (a next pipeline step may read
+        them at once); a failure is a note, never a change of the run's outcome."""
+        try:
+            from .fits_embed import embed_run
+
+            results = embed_run(run_dir)
+        except Exception as error:
+            return [f"provenance not embedded in the FITS outputs ({type(error).__name__}: {error})"]
+        notes = [f"{result.path}: provenance {result.how}" for result in results if not result.done]
+        done = sum(1 for result in results if result.done)
+        if done:
+            notes.append(f"provenance embedded in {done} FITS file{'s' if done > 1 else ''} (`autoprov export --from-fits FILE` reads it)")
+        return notes
 
     def _detach(self, run_dir: Path) -> None:
         """Start ``autoprov export --all`` for the slow outputs, once this process has exited.
