@@ -32,3 +32,10 @@ class StoreError(AutoprovError):
     """The provenance store cannot be used (not a directory, not writable, unknown run)."""
 
     code = "AP003"
+
+
+class ReproduceError(AutoprovError):
+    """A re-run that cannot start: inputs changed since the run (without --force), outputs outside
+    its working directory, a scratch folder in use."""
+
+    code = "AP004"

@@ -26,6 +26,8 @@ COMMANDS = {
     "filters": ("filters", "main"),
     "report": ("report", "report_command"),
     "embed": ("embed", "embed_command"),
+    "verify": ("reproduce", "verify_command"),
+    "rerun": ("reproduce", "rerun_command"),
 }
 SUBCOMMANDS = tuple(COMMANDS)
 

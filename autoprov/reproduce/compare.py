@@ -1,0 +1,231 @@
+"""Does a re-made output reproduce the original?  Compared the way a scientist would.
+
+In order: identical bytes; for FITS files, astropy's :class:`~astropy.io.fits.FITSDiff` of every
+HDU's header and data apart from the keywords a writer stamps with the time of writing
+(:data:`FITS_STAMPS`: ``DATE``, ``DATE-HDU``, ``CREATED``, and ``CHECKSUM`` which covers them; the
+comments of ``CHECKSUM``/``DATASUM``, which carry their update time) and apart from autoprov's own
+embedded provenance (the ``PROVENANCE`` HDU and its header keywords, different in every run by
+design); for JSON and YAML, equal after parsing apart from write-time stamps (:data:`KEY_STAMPS`,
+such as gammapy's ``metadata.date`` and the YAML ``checksum`` computed over it); for other text,
+equal line by line with numbers compared as numbers.  Numbers may differ by ``rtol`` (relative)
+and ``atol`` (absolute) everywhere, default 0: exact.
+
+Keywords such as ``CREATOR`` (the writing software and its version) or ``ORIGIN`` are compared:
+a different gammapy writing the file is a difference the user should see.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import gzip
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..export.fits_embed import EMBED_HDU, EMBED_KEYWORDS
+
+FITS_STAMPS = ("DATE", "DATE-HDU", "CREATED", "CHECKSUM")
+FITS_STAMP_COMMENTS = ("CHECKSUM", "DATASUM")
+KEY_STAMPS = frozenset({"date", "created", "creation_date", "date_created", "checksum"})
+TEXT_LIMIT = 64 << 20  # larger text files are compared as bytes only
+_NUMBER = re.compile(r"([-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)\b)", re.I)
+
+
+class Comparison(NamedTuple):
+    same: bool
+    how: str
+
+
+class Tolerance(NamedTuple):
+    rtol: float = 0.0
+    atol: float = 0.0
+
+    def close(self, a: float, b: float) -> bool:
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b or abs(a - b) <= self.atol + self.rtol * abs(b)
+
+
+def compare(original: Path, remade: Path, tolerance: Tolerance = Tolerance(), paths: tuple[str, str] | None = None) -> Comparison:
+    """``original`` against ``remade``; ``paths`` = (the re-run's folder, the original folder) as
+    text, so that a file naming its own folder compares equal after the move."""
+    if not remade.exists():
+        return Comparison(False, "missing: the re-run did not write it")
+    if not original.exists():
+        return Comparison(False, "the original is gone")
+    if filecmp.cmp(original, remade, shallow=False):
+        return Comparison(True, "identical bytes")
+    if _is_fits(original) and _is_fits(remade):
+        return _fits(original, remade, tolerance)
+    texts = _texts(original, remade)
+    if texts is None:
+        return Comparison(False, f"bytes differ ({original.stat().st_size} vs {remade.stat().st_size} bytes)")
+    left, right = texts
+    if paths is not None:
+        right = right.replace(paths[0], paths[1])
+    name = original.name.lower()
+    if name.endswith(".json"):
+        return _structured("JSON", json.loads, left, right, tolerance)
+    if name.endswith((".yaml", ".yml")):
+        import yaml
+
+        return _structured("YAML", yaml.safe_load, left, right, tolerance)
+    return _lines(left, right, tolerance)
+
+
+# -- FITS ------------------------------------------------------------------------------------
+
+
+def _is_fits(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(9)
+        if start[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as handle:
+                start = handle.read(9)
+    except (OSError, EOFError):
+        return False
+    return start == b"SIMPLE  ="
+
+
+def _fits(original: Path, remade: Path, tolerance: Tolerance) -> Comparison:
+    from astropy.io.fits import FITSDiff
+
+    def diff(ignore: tuple[str, ...], comments: tuple[str, ...]) -> Any:
+        return FITSDiff(str(original), str(remade), ignore_hdus=[EMBED_HDU], ignore_keywords=[*ignore, *EMBED_KEYWORDS],
+                        ignore_comments=list(comments), rtol=tolerance.rtol, atol=tolerance.atol)
+
+    result = diff(FITS_STAMPS, FITS_STAMP_COMMENTS)
+    if not result.identical:
+        return Comparison(False, "FITS differs: " + _fits_summary(result))
+    stamped = sorted({key for _, hdu, _, _ in diff((), ()).diff_hdus for key in _header_keys(hdu.diff_headers)})
+    apart = f", apart from {', '.join(stamped)}" if stamped else ""
+    return Comparison(True, f"FITS: same data and headers{apart}" + (f" (rtol {tolerance.rtol:g})" if tolerance.rtol else ""))
+
+
+def _header_keys(headers: Any) -> set[str]:
+    if headers is None or headers.identical:
+        return set()
+    keys = set(headers.diff_keyword_values)
+    keys.update(f"{key} comment" for key in headers.diff_keyword_comments if key not in keys)
+    for side in headers.diff_keywords or ():
+        keys.update(side)
+    return keys
+
+
+def _fits_summary(result: Any) -> str:
+    if result.diff_hdu_count:
+        return f"{result.diff_hdu_count[0]} HDUs vs {result.diff_hdu_count[1]}"
+    parts = []
+    for index, hdu, extname, _ in result.diff_hdus:
+        name = extname or f"HDU {index}"
+        what = []
+        if hdu.diff_extension_types or hdu.diff_extnames:
+            what.append("extension differs")
+        keys = _header_keys(hdu.diff_headers)
+        if keys:
+            what.append("header " + ", ".join(sorted(keys)[:4]) + (" ..." if len(keys) > 4 else ""))
+        data = hdu.diff_data
+        if data is not None and not data.identical:
+            if getattr(data, "diff_dimensions", ()):
+                what.append(f"data shape {data.diff_dimensions[0]} vs {data.diff_dimensions[1]}")
+            elif getattr(data, "diff_rows", ()):
+                what.append(f"{data.diff_rows[0]} rows vs {data.diff_rows[1]}")
+            elif getattr(data, "diff_column_names", ()):
+                what.append("columns differ")
+            elif getattr(data, "diff_values", None):
+                columns = sorted({str(where[0]) for where, _ in data.diff_values})
+                what.append(f"{data.diff_total} values differ in {', '.join(columns[:4])}")
+            elif getattr(data, "diff_pixels", None):
+                what.append(f"{data.diff_total} pixels differ (max relative {data.max_relative:.3g})")
+            else:
+                what.append("data differ")
+        parts.append(f"{name}: {'; '.join(what) or 'differs'}")
+    return "; ".join(parts[:3]) + (f"; +{len(parts) - 3} HDUs" if len(parts) > 3 else "")
+
+
+# -- text, JSON, YAML --------------------------------------------------------------------------
+
+
+def _texts(original: Path, remade: Path) -> tuple[str, str] | None:
+    texts = []
+    for path in (original, remade):
+        if path.stat().st_size > TEXT_LIMIT:
+            return None
+        raw = path.read_bytes()
+        if b"\0" in raw:
+            return None
+        try:
+            texts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+    return texts[0], texts[1]
+
+
+def _structured(kind: str, parse: Any, left: str, right: str, tolerance: Tolerance) -> Comparison:
+    try:
+        a, b = parse(left), parse(right)
+    except Exception as error:  # not valid after all: compare as text
+        comparison = _lines(left, right, tolerance)
+        return Comparison(comparison.same, f"{comparison.how} (not valid {kind}: {type(error).__name__})")
+    ignored: set[str] = set()
+    difference = _difference(a, b, "", tolerance, ignored)
+    if difference:
+        return Comparison(False, f"{kind} differs at {difference}")
+    apart = f", apart from {', '.join(sorted(ignored))}" if ignored else ""
+    return Comparison(True, f"{kind}: equal after parsing{apart}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _difference(a: Any, b: Any, where: str, tolerance: Tolerance, ignored: set[str]) -> str | None:
+    """Where ``a`` and ``b`` first differ (None: equal), write-time stamps apart."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            here = f"{where}.{key}" if where else str(key)
+            if str(key).lower() in KEY_STAMPS and isinstance(a.get(key), str) and isinstance(b.get(key), str):
+                if a[key] != b[key]:
+                    ignored.add(here)
+                continue
+            if key not in a or key not in b:
+                return f"{here} (only in the {'re-run' if key not in a else 'original'})"
+            found = _difference(a[key], b[key], here, tolerance, ignored)
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{where or 'top'} ({len(a)} items vs {len(b)})"
+        for index, (x, y) in enumerate(zip(a, b)):
+            found = _difference(x, y, f"{where}[{index}]", tolerance, ignored)
+            if found:
+                return found
+        return None
+    if _number(a) and _number(b):
+        return None if tolerance.close(float(a), float(b)) else f"{where or 'top'}: {a!r} vs {b!r}"
+    return None if a == b else f"{where or 'top'}: {_short(a)} vs {_short(b)}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _lines(left: str, right: str, tolerance: Tolerance) -> Comparison:
+    a, b = left.splitlines(), right.splitlines()
+    if len(a) != len(b):
+        return Comparison(False, f"text differs: {len(a)} lines vs {len(b)}")
+    for number, (x, y) in enumerate(zip(a, b), 1):
+        if x == y:
+            continue
+        xs, ys = _NUMBER.split(x), _NUMBER.split(y)
+        if len(xs) != len(ys) or any(p != q for p, q in zip(xs[::2], ys[::2])):
+            return Comparison(False, f"text differs at line {number}")
+        for p, q in zip(xs[1::2], ys[1::2]):
+            if not tolerance.close(float(p), float(q)):
+                return Comparison(False, f"text differs at line {number}: {p} vs {q}")
+    return Comparison(True, "text: equal numbers within tolerance" if tolerance.rtol or tolerance.atol else "text: equal numbers")
