@@ -42,7 +42,7 @@ from .model import RunModel, load
 from .products import outputs
 from .provjson import write_statements
 from .dot import short_name
-from .statements import ENVIRONMENT, Statement, namespaces, statements
+from .statements import ENVIRONMENT, SESSION, Statement, namespaces, statements
 
 EMBED_HDU = "PROVENANCE"
 EMBED_KEYWORDS = ("PROVRUN", "PROVACT", "PROVENT", "PROVDIG", "PROVVER", "PROVHDU")
@@ -78,8 +78,9 @@ def is_fits(path: str | Path) -> bool:
 def chain(stream: list[Statement], product: str) -> list[Statement]:
     """The statements ``product`` (an entity id) derives from, with their context, in order.
 
-    Followed back: who generated an entity, what that activity used, what an entity was derived
-    from (copies, in-place updates) and the members of a collection.  Kept as context without
+    Followed back: who generated an entity, what that activity used and the calls made inside it
+    (not for the run itself: that would be everything), what an entity was derived from (copies,
+    in-place updates) and the members of a collection.  Kept as context without
     following their inputs: the enclosing calls of every activity up to the run, the run's agents
     and associations, the program (the plan), the environment and the ActivityDescriptions.
     """
@@ -88,6 +89,7 @@ def chain(stream: list[Statement], product: str) -> list[Statement]:
     derived: dict[str, list[tuple[int, str]]] = defaultdict(list)
     members: dict[str, list[tuple[int, str]]] = defaultdict(list)
     started: dict[str, tuple[int, str]] = {}
+    nested: dict[str, list[tuple[int, str]]] = defaultdict(list)  # activity -> the calls made inside it
     records: dict[str, int] = {}
     keep: set[int] = set()
     for index, (kind, identifier, formal, attributes) in enumerate(stream):
@@ -103,6 +105,8 @@ def chain(stream: list[Statement], product: str) -> list[Statement]:
             members[formal["prov:collection"]].append((index, formal["prov:entity"]))
         elif kind == "wasStartedBy":
             started[formal["prov:activity"]] = (index, formal["prov:starter"])
+            if formal["prov:starter"] != SESSION:
+                nested[formal["prov:starter"]].append((index, formal["prov:activity"]))
         if kind in CONTEXT:
             keep.add(index)
             keep.update(records[str(value)] for value in formal.values() if str(value) in records)
@@ -113,7 +117,7 @@ def chain(stream: list[Statement], product: str) -> list[Statement]:
         if identifier in followed:
             continue
         followed.add(identifier)
-        for links in (generated_by, used_by, derived, members):
+        for links in (generated_by, used_by, derived, members, nested):
             for index, other in links.get(identifier, ()):
                 keep.add(index)
                 pending.append(other)

@@ -137,7 +137,7 @@ def _fits_summary(result: Any) -> str:
                 what.append("columns differ")
             elif getattr(data, "diff_values", None):
                 columns = sorted({str(where[0]) for where, _ in data.diff_values})
-                what.append(f"{data.diff_total} values differ in {', '.join(columns[:4])}")
+                what.append(f"{data.diff_total} values differ, first in {', '.join(columns[:4])}")
             elif getattr(data, "diff_pixels", None):
                 what.append(f"{data.diff_total} pixels differ (max relative {data.max_relative:.3g})")
             else:
