@@ -83,6 +83,14 @@ def test_a_deterministic_run_reproduces_without_touching_the_originals(tmp_path)
     assert (rerun_record / "provenance.json").exists()
 
 
+def test_outputs_embedded_after_the_run_still_compare_equal(tmp_path):
+    record(tmp_path)
+    assert autoprov(tmp_path, "embed", "--store", ".prov").returncode == 0  # table.fits now has a PROVENANCE HDU
+    done = autoprov(tmp_path, "rerun", "--store", ".prov")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert table(done.stdout)["out/table.fits"][0] == "same"
+
+
 def test_unseeded_randomness_is_reported_per_output(tmp_path):
     record(tmp_path, "--random")
     done = autoprov(tmp_path, "rerun", "--store", ".prov")

@@ -52,7 +52,11 @@ echo "== autoprov show latest"
 "$python" -m autoprov show --store "$store" latest
 echo
 echo "demo: done.  The record of this run is $run_dir"
-for name in provenance.json provenance.provn provenance.xml provenance.ttl environment.json graph.svg graph.png; do
+for name in provenance.json provenance.provn provenance.xml provenance.ttl environment.json graph.svg graph.png report.html; do
     [ -f "$run_dir/$name" ] && echo "  $run_dir/$name"
 done
+if [ -f "$run_dir/report.html" ]; then
+    echo
+    echo "demo: the report, one self-contained HTML file to open or send: $run_dir/report.html"
+fi
 true

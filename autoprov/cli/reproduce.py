@@ -75,7 +75,7 @@ def rerun_command(argv: list[str]) -> int:
     run_dir = run_folder(options)
     from ..export.model import load
     from ..reproduce.compare import Tolerance
-    from ..reproduce.rerun import changed_inputs, execute, scratch_folder
+    from ..reproduce.rerun import changed_inputs, execute, plan, scratch_folder
 
     model = load(run_dir)
     cwd = str(model.info.get("cwd") or "")
@@ -86,9 +86,15 @@ def rerun_command(argv: list[str]) -> int:
             raise ReproduceError(f"{len(changed)} of the run's inputs changed since it ran (listed above); --force re-runs anyway")
         print(f"autoprov: rerun {model.run_id}: --force: re-running with {len(changed)} changed inputs", file=sys.stderr)
     scratch = scratch_folder(options.into)
-    result = execute(model, scratch, Tolerance(options.rtol, options.atol))
-    for note in result.plan.notes:
+    try:
+        steps = plan(model, scratch)
+    except ReproduceError:
+        if not any(scratch.iterdir()):
+            scratch.rmdir()  # refused before anything was made: leave no empty folder behind
+        raise
+    for note in steps.notes:
         print(f"autoprov: rerun {model.run_id}: note: {note}", file=sys.stderr)
+    result = execute(steps, Tolerance(options.rtol, options.atol))
     rows = [(row.output, "same" if row.comparison.same else "differs", row.comparison.how) for row in result.rows]
     rows += [(path, "new", "written by the re-run only") for path in result.new]
     if rows:

@@ -10,9 +10,9 @@ For every FITS file a run left behind (``--embed fits``, ``[tool.autoprov] embed
 * a binary table HDU ``PROVENANCE`` holding the product's chain: the activities and entities it
   was derived from, transitively (with digests and parameters), the enclosing calls up to the run,
   the run's agents, program and environment.  One row per PROV record (columns ``KIND``, ``ID``,
-  ``PART``, ``SUBJECT``, ``OBJECT``, ``RECORD``); ``RECORD`` is the record's PROV-JSON, split over
-  consecutive rows (``PART`` 0, 1, ...) when longer than :data:`RECORD_WIDTH` characters, written
-  in ASCII with spaces escaped (FITS strings drop trailing blanks).  :func:`from_fits` turns the
+  ``SUBJECT``, ``OBJECT``, ``RECORD``); ``RECORD`` is the record's PROV-JSON in a variable-length
+  character column (no padding), ASCII with spaces escaped as ``\\u0020`` (FITS readers strip
+  blanks from strings).  :func:`from_fits` turns the
   table back into a PROV-JSON document that ``prov.read`` reads; ``PROVDIG`` is the xxh3-128 of
   that document's canonical JSON text, which ``autoprov export --from-fits FILE`` prints.
 
@@ -48,8 +48,7 @@ EMBED_HDU = "PROVENANCE"
 EMBED_KEYWORDS = ("PROVRUN", "PROVACT", "PROVENT", "PROVDIG", "PROVVER", "PROVHDU")
 EMBED_ACTIVITY = "autoprov.embed"
 EMBED_KINDS = ("fits",)
-RECORD_WIDTH = 400
-TEXT_WIDTH = 120  # the SUBJECT and OBJECT columns: for people, truncated
+TEXT_WIDTHS = {"SUBJECT": 64, "OBJECT": 48}  # columns for people browsing the table: truncated
 CONTEXT = frozenset({"agent", "wasAssociatedWith", "actedOnBehalfOf"})
 
 
@@ -160,8 +159,8 @@ def prov_document(model: RunModel, stream: list[Statement]) -> dict[str, Any]:
 # -- the table ---------------------------------------------------------------------------------
 
 
-def _ascii(text: Any) -> str:
-    return str(text).encode("ascii", "backslashreplace").decode("ascii")[:TEXT_WIDTH]
+def _ascii(text: Any, width: int) -> str:
+    return str(text).encode("ascii", "backslashreplace").decode("ascii")[:width]
 
 
 def _ends(kind: str, record: Any) -> tuple[str, str]:
@@ -196,21 +195,19 @@ def table(document: dict[str, Any]) -> Any:
     import numpy as np
     from astropy.io import fits
 
-    rows: list[tuple[str, str, int, str, str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
     for kind, group in document.items():
         for identifier, record in group.items():
-            text = _record_text(record)
             subject, target = _ends(kind, record)
-            for part, start in enumerate(range(0, max(len(text), 1), RECORD_WIDTH)):
-                rows.append((kind, identifier, part, _ascii(subject), _ascii(target), text[start:start + RECORD_WIDTH]))
+            rows.append((kind, identifier, _ascii(subject, TEXT_WIDTHS["SUBJECT"]), _ascii(target, TEXT_WIDTHS["OBJECT"]), _record_text(record)))
     columns = []
-    for position, (name, unit) in enumerate((("KIND", None), ("ID", None), ("PART", None), ("SUBJECT", None), ("OBJECT", None), ("RECORD", None))):
+    for position, name in enumerate(("KIND", "ID", "SUBJECT", "OBJECT")):
         values = [row[position] for row in rows]
-        if name == "PART":
-            columns.append(fits.Column(name=name, format="J", array=np.array(values, dtype=np.int32)))
-        else:
-            width = max([len(value) for value in values] + [1])
-            columns.append(fits.Column(name=name, format=f"{width}A", array=np.array(values, dtype=f"S{width}")))
+        width = max([len(value) for value in values] + [1])
+        columns.append(fits.Column(name=name, format=f"{width}A", array=np.array(values, dtype=f"S{width}")))
+    records = np.empty(len(rows), dtype=object)
+    records[:] = [row[4] for row in rows]
+    columns.append(fits.Column(name="RECORD", format="PA()", array=records))  # variable length: no padding
     hdu = fits.BinTableHDU.from_columns(columns, name=EMBED_HDU)
     hdu.header["PROVFMT"] = ("PROV-JSON", "RECORD: PROV-JSON of each record")
     hdu.header["PROVSPC"] = ("\\u0020", "spaces in RECORD are JSON-escaped")
@@ -226,12 +223,10 @@ def from_fits(path: str | Path) -> dict[str, Any]:
         if not tables:
             raise ValueError(f"{path}: no {EMBED_HDU} HDU (embed provenance with `autoprov embed RUN`)")
         data = tables[-1].data
-        parts: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        for kind, identifier, part, record in zip(data["KIND"], data["ID"], data["PART"], data["RECORD"]):
-            parts.setdefault((str(kind), str(identifier)), []).append((int(part), str(record)))
-    document: dict[str, Any] = {}
-    for (kind, identifier), pieces in parts.items():
-        document.setdefault(kind, {})[identifier] = json.loads("".join(text for _, text in sorted(pieces)))
+        document: dict[str, Any] = {}
+        for kind, identifier, record in zip(data["KIND"], data["ID"], data["RECORD"]):
+            text = "".join(record) if not isinstance(record, str) else record  # astropy: an array of characters
+            document.setdefault(str(kind), {})[str(identifier)] = json.loads(text)
     return document
 
 

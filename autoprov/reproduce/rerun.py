@@ -148,9 +148,8 @@ def plan(model: RunModel, scratch: Path) -> Plan:
     return Plan(command, work, environment, scratch, store, original, relative, notes)
 
 
-def execute(model: RunModel, scratch: Path, tolerance: Tolerance = Tolerance()) -> Result:
-    """Re-run (the program's own output goes to stderr) and compare every output."""
-    steps = plan(model, scratch)
+def execute(steps: Plan, tolerance: Tolerance = Tolerance()) -> Result:
+    """Re-run as planned (the program's own output goes to stderr) and compare every output."""
     try:
         into = sys.stderr.fileno()  # the program's output must not mix with the table on stdout
     except (AttributeError, OSError, ValueError):
