@@ -102,7 +102,8 @@ def rerun_command(argv: list[str]) -> int:
     differing = sum(1 for row in result.rows if not row.comparison.same)
     expected = model.exit_code or 0
     ended = "" if result.returncode == expected else f"; the program ended with status {result.returncode}, not {expected}"
-    verdict = f"all {len(result.rows)} outputs reproduced" if not differing else f"{differing} of {len(result.rows)} outputs differ"
+    count = len(result.rows)
+    verdict = (f"all {count} outputs reproduced" if count != 1 else "its output reproduced") if not differing else f"{differing} of {count} outputs differ"
     where = f"outputs in {result.plan.cwd}" + (f", record {result.record}" if result.record else "")
     print(f"autoprov: rerun {model.run_id}: {verdict}{ended} ({where})", file=sys.stderr)
     return 0 if not differing and not ended else 1
