@@ -110,13 +110,14 @@ def _summary(model: RunModel) -> str:
     if script is not None:
         rows.insert(1, _row("program", f"<code>{_text(script.path)}</code> <span class=\"digest\">{_text(script.algorithm or '')} {_text(script.digest or '')}</span>"))
     if git.get("commit"):
-        rows.append(_row("git", f"<code>{_text(git['commit'][:12])}</code> {_text(git.get('branch') or '')}{' <span class=\"badge status-failed\">dirty</span>' if git.get('dirty') else ''} <code>{_text(git.get('root', ''))}</code>"))
+        dirty = ' <span class="badge status-failed">dirty</span>' if git.get("dirty") else ""
+        rows.append(_row("git", f"<code>{_text(git['commit'][:12])}</code> {_text(git.get('branch') or '')}{dirty} <code>{_text(git.get('root', ''))}</code>"))
     if model.errors:
         rows.append(_row("capture errors", "<br>".join(_text(error) for error in model.errors)))
     return '<table class="facts">' + "".join(rows) + "</table>"
 
 
-def _files_table(title: str, items: list[FileVersion], index: dict, model: RunModel, empty: str) -> str:
+def _files_table(title: str, who: str, items: list[FileVersion], index: dict, model: RunModel, empty: str) -> str:
     if not items:
         return f"<h3>{_text(title)}</h3><p class=\"muted\">{_text(empty)}</p>"
     rows = []
@@ -134,7 +135,7 @@ def _files_table(title: str, items: list[FileVersion], index: dict, model: RunMo
             f"<td>{_text(', '.join(item.roles))}</td><td>{by}</td><td class=\"num\">{_text(_size(item.size))}</td>"
             f'<td><span class="digest" title="{_text(item.algorithm or "")}">{_text(item.digest or "not hashed")}</span></td></tr>'
         )
-    head = "<tr><th>file</th><th>role</th><th>" + ("read by" if title.startswith("Inputs") else "written by") + "</th><th>size</th><th>digest</th></tr>"
+    head = f"<tr><th>file</th><th>role</th><th>{who}</th><th>size</th><th>digest</th></tr>"
     return f'<h3>{_text(title)} <span class="count">{len(items)}</span></h3><table class="files"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -180,8 +181,8 @@ def render(model: RunModel) -> str:
     data = view.build()
     program_name = basename(str(model.info.get("program") or "session"))
     files_html = (
-        _files_table("Inputs (files as found before the run)", view.inputs, view.index, model, "The run read no file it found before it started.")
-        + _files_table("Outputs (files as the run left them)", view.outputs, view.index, model, "The run left no file behind.")
+        _files_table("Inputs (files as found before the run)", "read by", view.inputs, view.index, model, "The run read no file it found before it started.")
+        + _files_table("Outputs (files as the run left them)", "written by", view.outputs, view.index, model, "The run left no file behind.")
     )
     values = {
         "TITLE": _text(f"run of {program_name}"),

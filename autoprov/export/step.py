@@ -118,10 +118,12 @@ class ExportStep:
     """The post-run step of ``python -m autoprov``: write the outputs into the run folder.
 
     PROV-JSON (streamed), ``environment.json`` and ``graph.dot`` are always written before the
-    program's process ends; they cost milliseconds.  PROV-N, PROV-XML, Turtle and the rendered
-    graph cost up to a second (prov.model, rdflib, Graphviz), which would show in every run's wall
-    time, so by default a detached ``autoprov export --all`` writes them just after the program has
-    exited (each file appears atomically).  ``--export sync`` writes everything before exiting.
+    program's process ends; they cost milliseconds.  PROV-N, PROV-XML, Turtle, the HTML report and
+    the rendered graph cost up to a second (prov.model, rdflib, Graphviz), which would show in every
+    run's wall time, so by default a detached ``autoprov export --all`` writes them just after the
+    program has exited (each file appears atomically).  ``--export sync`` writes everything before
+    exiting.  With ``embed=("fits",)`` the run's FITS outputs get their provenance first, always
+    before the process ends (:mod:`.fits_embed`).
     """
 
     def __init__(
