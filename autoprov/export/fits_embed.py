@@ -16,10 +16,10 @@ For every FITS file a run left behind (``--embed fits``, ``[tool.autoprov] embed
   table back into a PROV-JSON document that ``prov.read`` reads; ``PROVDIG`` is the xxh3-128 of
   that document's canonical JSON text, which ``autoprov export --from-fits FILE`` prints.
 
-The embedded file is a new version of the product: the run's event log gets an ``autoprov.embed``
-activity appended (through the log writer, append-only) that ``update``\\ s each file, so the record
-holds the embedded version, derived from the version the script wrote, with its own digest, and
-``autoprov verify`` finds the files as recorded.
+The embedded file is a new version of the product: the run's event log gets one ``autoprov.embed``
+activity per file appended (through the log writer, append-only) that updates the file, so the
+record holds the embedded version, derived from the version the script wrote (and from nothing
+else), with its own digest, and ``autoprov verify`` finds the files as recorded.
 """
 
 from __future__ import annotations
@@ -293,8 +293,7 @@ def embed_run(run_dir: Path | str) -> list[Embedded]:
     products = [item for item in outputs(model) if is_fits(item.path)]
     results: list[Embedded] = []
     log: list[tuple] = []
-    act = max(model.activities, default=0) + 1
-    started = time.time_ns()
+    act = max(model.activities, default=0)
     for item in products:
         writers = [model.activities.get(a) for a in item.activities if a is not None]
         if any(writer is not None and writer.name == EMBED_ACTIVITY for writer in writers):
@@ -307,6 +306,7 @@ def embed_run(run_dir: Path | str) -> list[Embedded]:
         if entity is None:
             results.append(Embedded(item.path, False, "skipped: not in the record"))
             continue
+        started = time.time_ns()
         document = prov_document(model, chain(stream, entity))
         writer = writers[0] if writers else None
         activity = f"run:act_{writer.act}" if writer is not None else "run:session"
@@ -317,15 +317,14 @@ def embed_run(run_dir: Path | str) -> list[Embedded]:
             results.append(Embedded(item.path, False, f"skipped: {type(error).__name__}: {error}"))
             continue
         digest, size, mtime = hash_file(item.path, algorithm)
-        version = item.version + 1
-        log += [(events.FILE, act, "update", item.path, time.time_ns(), version),
-                (events.DIGEST, item.path, version, algorithm, digest, size, mtime)]
         records = sum(len(group) for kind, group in document.items() if kind != "prefix")
+        act += 1  # one activity per file: each embedded version derives from its own file only
+        log += [(events.ACT, act, None, EMBED_ACTIVITY, "autoprov", started, "MainThread", {"format": "fits", "records": records}),
+                (events.FILE, act, "update", item.path, time.time_ns(), item.version + 1),
+                (events.DIGEST, item.path, item.version + 1, algorithm, digest, size, mtime),
+                (events.END, act, time.time_ns(), "completed", None)]
         results.append(Embedded(item.path, True, f"embedded ({hdus} HDUs, {records} records)"))
     if log:
-        done = sum(1 for result in results if result.done)
-        log = [(events.ACT, act, None, EMBED_ACTIVITY, "autoprov", started, "MainThread", {"format": "fits", "files": done}),
-               *log, (events.END, act, time.time_ns(), "completed", None)]
         appender = EventLog(Path(run_dir), log)
         appender.close()  # one batch, flushed and fsynced: the log stays append-only
     return results
