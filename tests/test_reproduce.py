@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -86,14 +88,17 @@ def test_a_deterministic_run_reproduces_without_touching_the_originals(tmp_path)
 def test_outputs_embedded_after_the_run_still_compare_equal(tmp_path):
     record(tmp_path)
     assert autoprov(tmp_path, "embed", "--store", ".prov").returncode == 0  # table.fits now has a PROVENANCE HDU
-    done = autoprov(tmp_path, "rerun", "--store", ".prov")
+    done = autoprov(tmp_path, "rerun", "--store", ".prov", "--into", str(tmp_path / "again"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert table(done.stdout)["out/table.fits"][0] == "same"
 
 
 def test_unseeded_randomness_is_reported_per_output(tmp_path):
     record(tmp_path, "--random")
-    done = autoprov(tmp_path, "rerun", "--store", ".prov")
+    done = autoprov(tmp_path, "rerun", "--store", ".prov")  # into a new temporary directory, kept
+    scratch = Path(re.search(r"outputs in (\S+)/work", done.stderr).group(1))
+    assert scratch.parent == Path(tempfile.gettempdir()) and scratch.name.startswith("autoprov-rerun-")
+    shutil.rmtree(scratch)
     assert done.returncode == 1
     rows = table(done.stdout)
     assert rows["out/random.json"][0] == "differs" and rows["out/random.json"][1].startswith("JSON differs at x: ")
@@ -104,9 +109,9 @@ def test_unseeded_randomness_is_reported_per_output(tmp_path):
 
 def test_numeric_tolerance(tmp_path):
     record(tmp_path, "--noise", "1e-9")
-    done = autoprov(tmp_path, "rerun", "--store", ".prov")
+    done = autoprov(tmp_path, "rerun", "--store", ".prov", "--into", str(tmp_path / "exact"))
     assert done.returncode == 1 and table(done.stdout)["out/result.json"][1].startswith("JSON differs at value: ")
-    done = autoprov(tmp_path, "rerun", "--store", ".prov", "--rtol", "1e-6")
+    done = autoprov(tmp_path, "rerun", "--store", ".prov", "--rtol", "1e-6", "--into", str(tmp_path / "close"))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -140,7 +145,7 @@ def test_the_guard_stops_writes_to_the_original_files(tmp_path):
     target = tmp_path / "out" / "extra.txt"
     record(tmp_path, env={"TOY_ALSO": str(target)}, script=str(write_env_toy(tmp_path)))
     original = target.read_bytes()
-    done = autoprov(tmp_path, "rerun", "--store", ".prov", env={"TOY_ALSO": str(target)})
+    done = autoprov(tmp_path, "rerun", "--store", ".prov", "--into", str(tmp_path / "scratch"), env={"TOY_ALSO": str(target)})
     assert done.returncode == 1
     assert "PermissionError" in done.stderr and "refusing to change a file of the original run" in done.stderr
     assert target.read_bytes() == original

@@ -134,7 +134,7 @@ def test_altered_dl3_data_refuses_then_differs(tmp_path):
     done = autoprov(tmp_path / "analysis", "rerun", "--store", ".prov", data=data)
     assert done.returncode == 2 and "1 of the run's inputs changed" in done.stderr
     assert done.stdout.splitlines()[1].split()[:3] == ["changed", "input", str(events)]
-    done = autoprov(tmp_path / "analysis", "rerun", "--store", ".prov", "--force", data=data)
+    done = autoprov(tmp_path / "analysis", "rerun", "--store", ".prov", "--force", "--into", str(tmp_path / "forced"), data=data)
     print(done.stdout)
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     rows = {line.split()[0]: line.split(None, 2)[1:] for line in done.stdout.splitlines()[3:]}
