@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import signal
 import sys
 import types
 import zipimport
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UsageError
+from . import interrupts
 
 
 @dataclass
@@ -82,7 +84,10 @@ class PyRunner:
             raise UsageError(f"no module named {self.target!r} ({error})") from None
         if spec is None or spec.loader is None:
             raise UsageError(f"no module named {self.target!r}; check the name and sys.path")
-        code = spec.loader.get_code(name)  # type: ignore[attr-defined]
+        try:
+            code = spec.loader.get_code(name)  # type: ignore[attr-defined]
+        except SyntaxError as error:
+            raise ProgramDidNotCompile(error, module=self.target) from None
         if code is None:
             raise UsageError(f"module {self.target!r} has no code to run")
         self.spec = spec
@@ -103,7 +108,15 @@ class PyRunner:
                 source = handle.read()
         except OSError as error:
             raise UsageError(f"can't open file {os.path.abspath(path)!r}: {error.strerror}") from None
-        self.code = compile(source, os.path.abspath(path), "exec", dont_inherit=True)
+        if b"\0" in source:  # python's own message and position for it (compile() words it differently)
+            line = source[: source.index(b"\0")].count(b"\n")
+            text = source.split(b"\n")[line].split(b"\0")[0].decode("utf-8", "replace")
+            error = SyntaxError("source code cannot contain null bytes", (os.path.abspath(path), line + 1, None, text))
+            raise ProgramDidNotCompile(error)
+        try:
+            self.code = compile(source, os.path.abspath(path), "exec", dont_inherit=True)
+        except SyntaxError as error:
+            raise ProgramDidNotCompile(error) from None
         self.path0 = os.path.dirname(os.path.realpath(path))
         self.loader = importlib.machinery.SourceFileLoader("__main__", path)
 
@@ -124,7 +137,10 @@ class PyRunner:
         assert spec is not None and spec.loader is not None
         self.spec = spec
         self.loader = spec.loader
-        self.code = spec.loader.get_code("__main__")  # type: ignore[attr-defined]
+        try:
+            self.code = spec.loader.get_code("__main__")  # type: ignore[attr-defined]
+        except SyntaxError as error:
+            raise ProgramDidNotCompile(error) from None
         self.package = ""
 
     def module_globals(self) -> dict[str, Any]:
@@ -167,14 +183,28 @@ class PyRunner:
             sys.path.insert(0, self.path0)
 
     def run(self, module: types.ModuleType) -> Outcome:
-        """Execute the program; every ending, even SystemExit, comes back as an Outcome."""
+        """Execute the program; every ending, even SystemExit, comes back as an Outcome.
+
+        The instant the program's code has ended, Ctrl-C is held (:mod:`autoprov.interrupts`):
+        from then on it is too late to interrupt the program, and it must not interrupt the
+        record.  ``signal.signal`` is the first call made after ``exec`` returns, so no Python-level
+        signal handler can run in between (they run only after calls and backward jumps).
+        """
         assert self.code is not None
+        ending: BaseException | None = None
         try:
             exec(self.code, module.__dict__)
         except BaseException as error:  # noqa: BLE001 - every ending is the user's, to be replayed
-            error.__traceback__ = self._user_traceback(error.__traceback__)
-            return Outcome(error)
-        return Outcome(None)
+            ending = error
+        finally:
+            try:
+                previous = signal.signal(signal.SIGINT, interrupts.note)  # the first call after exec
+            except ValueError:  # not the main thread
+                previous = None
+            interrupts.keep(previous)
+        if ending is not None:
+            ending.__traceback__ = self._user_traceback(ending.__traceback__)
+        return Outcome(ending)
 
     def _user_traceback(self, tb: types.TracebackType | None) -> types.TracebackType | None:
         """Drop autoprov's own frames from the top of the traceback."""
@@ -183,6 +213,40 @@ class PyRunner:
                 return tb
             tb = tb.tb_next
         return tb
+
+
+class ProgramDidNotCompile(Exception):
+    """The program has a syntax error: python prints it (no traceback for a script) and exits 1."""
+
+    def __init__(self, error: SyntaxError, module: str | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.module = module
+
+    def report(self) -> int:
+        """Print the error exactly as python does for the program, and return its exit status.
+
+        For a script python prints the error alone.  For ``-m`` it prints the traceback through
+        runpy and importlib: the module is handed to runpy's own ``_run_module_as_main``, which fails
+        on the same source in the same frames (it runs nothing: the code does not compile), and the
+        traceback is shown from runpy's frame on.
+        """
+        error: BaseException = self.error
+        error.__traceback__ = None
+        if self.module is not None:
+            import runpy
+
+            try:
+                runpy._run_module_as_main(self.module, alter_argv=False)  # type: ignore[attr-defined]
+            except SyntaxError as again:
+                error = again
+                tb = again.__traceback__
+                while tb is not None and tb.tb_frame.f_code.co_filename != "<frozen runpy>":
+                    tb = tb.tb_next
+                error.__traceback__ = tb
+                error.__context__ = None  # raised while reporting: not a consequence of it
+        sys.excepthook(type(error), error, error.__traceback__)
+        return 1
 
 
 def zipimport_capable(path: str) -> bool:

@@ -5,6 +5,14 @@ notebooks, as a context manager, with ``start()`` / ``stop()``, or as a decorato
 run folder; when it stops it closes open activities, hashes the files the run touched, writes the
 EXIT event and hands the finished log to the post-run steps (export), which never run on the hot
 path.  Any internal fault stops capture with one warning and leaves the user's program alone.
+
+What the program can observe stays what plain python gives it: the run folder is made outside its
+view until it ends (:mod:`autoprov.store.live`), the log's thread is invisible and paused around
+``os.fork`` (:mod:`autoprov.log.writer`), a forked child is detached silently (:meth:`Capture.
+detach_in_child`, the seam where child capture will start), the log is flushed before ``os._exit``
+and ``os.exec*`` (which skip every Python-level clean-up), a Ctrl-C or SIGTERM that arrives while
+the record is completed waits for it (:mod:`autoprov.interrupts`), and a capture started by the
+program inside an active one joins it instead of failing.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, environment, events, faults
+from . import __version__, environment, events, faults, interrupts
 from .engine import audit, choose_engine, make_engine
 from .filtering.plans import Planner
 from .filtering.rules import Matcher
@@ -27,7 +35,8 @@ from .log.writer import EventLog
 from .recorder import Recorder
 from .recorder.fileevents import excluded_paths
 from .run import Run
-from .store import create_run_dir, default_store, new_run_id
+from .store import default_store, new_run_id
+from .store.live import create_live_dir, settle
 
 if TYPE_CHECKING:
     from .export.step import ExportStep
@@ -35,12 +44,41 @@ if TYPE_CHECKING:
 _active: Capture | None = None
 
 
+def _before_fork() -> None:
+    if _active is not None and _active._log is not None:
+        _active._log.pause()  # no autoprov thread may exist when the program forks
+
+
+def _after_fork_in_parent() -> None:
+    if _active is not None and _active._log is not None:
+        _active._log.resume()
+
+
 def _after_fork_in_child() -> None:
     if _active is not None:
         _active.detach_in_child()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
+
+# Functions that end the process (or replace its image) without any Python-level clean-up:
+# capture flushes its log before them, as coverage.py does for os._exit.
+EXIT_FUNCTIONS = ("_exit", "execv", "execve")
+
+
+def _flushing(name: str, real: Callable) -> Callable:
+    @functools.wraps(real)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        capture = _active
+        if capture is not None and capture._log is not None:
+            try:
+                capture._log.flush()
+            except Exception:
+                pass
+        return real(*args, **kwargs)
+
+    call.__autoprov_wraps__ = real  # type: ignore[attr-defined]
+    return call
 
 
 class Capture:
@@ -76,16 +114,25 @@ class Capture:
         self._previous_sigterm: Any = None
         self._started_at = 0.0
         self._cpu_at_start = 0.0
+        self._joined: Capture | None = None  # the active capture this one joined (started inside it)
+        self._staged = False  # the run folder is outside the store until the run ends
+        self._stopping = False
+        self._sigterm_pending = False
+        self._patched: dict[str, Callable] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Capture:
+        """Begin the run; inside an active capture (``python -m autoprov`` of a script that calls
+        ``autoprov.capture()`` itself), join that one: its record already holds everything."""
         global _active
         if _active is not None:
-            raise RuntimeError(f"autoprov: capture {_active.run_id} is already active; stop it first")
+            self._joined = _active
+            self.run_id, self.run_dir = _active.run_id, _active.run_dir
+            return self
         self.engine_name, self.engine_reason = choose_engine(self.requested_engine)
         self.run_id = new_run_id()  # a Capture used as a decorator makes one run per call
-        self.run_dir = create_run_dir(self.store, self.run_id)
+        self.run_dir, self._staged = create_live_dir(self.store, self.run_id)
         recorder = Recorder(self.hash_algorithm, excluded_paths(self.store))
         recorder.on_fault = self._on_fault
         self.recorder = recorder
@@ -116,16 +163,40 @@ class Capture:
         audit.activate(recorder.file_events)
         self._engine.start()
         self._install_sigterm()
+        self._patch_exit_functions()
         return self
 
     def stop(self, status: str = "completed", exit_code: int | None = 0) -> Run | None:
-        """End the run: record how it ended, write the log, export; the finished :class:`Run`."""
-        global _active
+        """End the run: record how it ended, write the log, export; the finished :class:`Run`.
+
+        A Ctrl-C or SIGTERM that arrives meanwhile waits until the record is complete; then an
+        in-process capture raises the ``KeyboardInterrupt`` (``python -m autoprov`` has held
+        Ctrl-C since the program ended and drops it), and SIGTERM ends the process as it would have.
+        """
+        if self._joined is not None:
+            joined, self._joined = self._joined, None
+            return Run(joined.run_dir) if joined.run_dir is not None else None
         if _active is not self or self.recorder is None:
             return self.finished
+        held = interrupts.hold()
+        self._stopping = True
+        try:
+            return self._complete(status, exit_code)
+        finally:
+            self._stopping = False
+            self._restore_sigterm()
+            if self._sigterm_pending:
+                self._die_of_sigterm()
+            if held and interrupts.release():
+                raise KeyboardInterrupt
+
+    def _complete(self, status: str, exit_code: int | None) -> Run | None:
+        global _active
         self._stop_tracing()
+        self._unpatch_exit_functions()
         _active = None
         recorder = self.recorder
+        assert recorder is not None and self._log is not None and self.run_dir is not None
         self.status = status
         recorder.close_open_activities("interrupted" if status == "interrupted" else "incomplete")
         try:
@@ -134,13 +205,12 @@ class Capture:
             recorder.fault("hash", error)
         recorder.buffer.append((events.ENV, environment.collect(self.hash_algorithm)))
         info = self._resources()
-        assert self._log is not None
         if self._log.lost:
             info["lost_events"] = self._log.lost
         recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, info))
+        self._log.finish()
+        self._settle()
         self._log.close()
-        self._restore_sigterm()
-        assert self.run_dir is not None
         if self._log.failed:  # the log is incomplete: do not present an export as complete
             self.finished = Run(self.run_dir, status, exit_code, summary=self._plain_summary())
             return self.finished
@@ -153,6 +223,19 @@ class Capture:
             for line in self.finished.summary:
                 self._print(line)
         return self.finished
+
+    def _settle(self) -> None:
+        """Move a staged run into its store, or put back a log the program deleted or moved away."""
+        assert self._log is not None and self.run_dir is not None
+        lost = not self._log.reachable()
+        if not lost and not self._staged:
+            return
+        try:
+            content = self._log.content() if lost else None
+            self.run_dir = settle(self.run_dir, self.store, self.run_id, content)
+        except Exception as error:
+            where = self.run_dir if not lost else "the open log only"
+            self._warn(f"could not put the run into {self.store} ({type(error).__name__}: {error}); the record is kept at {where}")
 
     def export_run(self, status: str, exit_code: int | None) -> Run:
         """Write the documents with the export step; the finished run with the export's summary."""
@@ -171,7 +254,11 @@ class Capture:
         self._warn(f"cannot write the event log ({type(error).__name__}: {error}); capture continues, unrecorded")
 
     def detach_in_child(self) -> None:
-        """In a forked child: stop capturing silently; the log and the record belong to the parent."""
+        """In a forked child: stop capturing silently; the log and the record belong to the parent.
+
+        This is the one place a forked child of a captured program passes through: capturing the
+        child into its own log (to be merged with the parent's) will start here.
+        """
         global _active
         audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
         if self._engine is not None:
@@ -180,8 +267,26 @@ class Capture:
                 engine.stop()
             except Exception:
                 pass
+        if self._log is not None:
+            self._log.abandon()
+        self._unpatch_exit_functions()
+        self._previous_sigterm = None  # the child keeps whatever SIGTERM handler it inherited
         _active = None
         self.recorder = None
+
+    def _patch_exit_functions(self) -> None:
+        for name in EXIT_FUNCTIONS:
+            real = getattr(os, name, None)
+            if real is not None and not hasattr(real, "__autoprov_wraps__"):
+                self._patched[name] = real
+                setattr(os, name, _flushing(name, real))
+
+    def _unpatch_exit_functions(self) -> None:
+        for name, real in self._patched.items():
+            current = getattr(os, name, None)
+            if getattr(current, "__autoprov_wraps__", None) is real:
+                setattr(os, name, real)  # unless the program put its own wrapper over ours
+        self._patched.clear()
 
     def _stop_tracing(self) -> None:
         audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
@@ -242,11 +347,23 @@ class Capture:
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         """Complete the record as 'interrupted', then die of SIGTERM exactly as python would."""
+        if self._stopping:  # the record is being completed: die once it is
+            self._sigterm_pending = True
+            return
         try:
             self.stop(status="interrupted", exit_code=-signal.SIGTERM)
         finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
+            self._die_of_sigterm()
+
+    @staticmethod
+    def _die_of_sigterm() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     # -- context manager and decorator -------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,9 @@ REPO = TESTS.parent
 SCRIPTS = TESTS / "scripts"
 TOYPKG = TESTS / "data" / "toypkg"
 GAMMAPY_DATA = (REPO.parent / "shared" / "data" / "gammapy-data").resolve()
+# Runs whose store does not exist yet are written here until they end (autoprov/store/live.py):
+# a private folder for the test session, not the user's ~/.local/state.
+STATE_HOME = Path(tempfile.mkdtemp(prefix="autoprov-test-state-"))
 ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12) else ["settrace", "setprofile"]
 
 
@@ -47,6 +51,7 @@ def environment(extra: dict | None = None) -> dict:
     env["PYTHONPATH"] = os.pathsep.join([str(TOYPKG), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["GAMMAPY_DATA"] = str(GAMMAPY_DATA)
     env.pop("AUTOPROV_FILTERS", None)
+    env["XDG_STATE_HOME"] = str(STATE_HOME)
     env.update(extra or {})
     return env
 

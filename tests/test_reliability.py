@@ -24,7 +24,7 @@ def autoprov_command(store: Path, *args: str, engine: str = "auto") -> list[str]
 
 
 def autoprov_list(store: Path) -> list[list[str]]:
-    done = subprocess.run([sys.executable, "-m", "autoprov", "list", "--store", str(store)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "autoprov", "list", "--store", str(store)], capture_output=True, text=True, env=environment())
     assert done.returncode == 0, done.stderr
     return [line.split() for line in done.stdout.splitlines()]
 
@@ -60,11 +60,12 @@ def test_sigkill_leaves_a_readable_incomplete_log(tmp_path: Path, engine: str) -
     time.sleep(1.5)  # the log is flushed at least every 0.5 s
     process.kill()
     process.wait(timeout=30)
+    # a killed run cannot move itself into its store: listing the store adopts it
+    assert autoprov_list(store)[0][1] == "incomplete"
     (run,) = [p for p in store.iterdir() if p.is_dir()]
     events = list(read_events(run))
     assert not [e for e in events if e[0] == "exit"]
     assert sum(1 for e in events if e[0] == "act") == 15  # nothing older than a second is lost
-    assert autoprov_list(store)[0][1] == "incomplete"
 
 
 def test_os_exit_keeps_the_status_and_the_flushed_events(tmp_path: Path) -> None:
@@ -72,9 +73,9 @@ def test_os_exit_keeps_the_status_and_the_flushed_events(tmp_path: Path) -> None
     store = tmp_path / "store"
     done = subprocess.run(autoprov_command(store, "quit.py"), cwd=tmp_path, capture_output=True, text=True, env=environment())
     assert done.returncode == 7
+    assert autoprov_list(store)[0][1] == "incomplete"  # adopted into the store by the listing
     (run,) = [p for p in store.iterdir() if p.is_dir()]
     assert sum(1 for e in read_events(run) if e[0] == "act") == 3
-    assert autoprov_list(store)[0][1] == "incomplete"
 
 
 def test_forked_child_does_not_touch_the_parents_record(tmp_path: Path, engine: str) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 from ..engine import ENGINE_NAMES
 from ..errors import AutoprovError, UsageError
 from ..recorder.files import HASH_ALGORITHMS
-from ..runner import Outcome, PyRunner, exit_code_of
+from .. import interrupts
+from ..runner import Outcome, ProgramDidNotCompile, PyRunner, exit_code_of
 from .options import STORE_HELP, Once, Parser
 
 DEBUG_TOPICS = ("engine", "filter", "events")
@@ -80,7 +81,10 @@ def run_command(argv: list[str]) -> int:
     if "engine" in debug:
         print(f"autoprov: engine {engine_name}: {reason}", file=sys.stderr)
     matcher = build_matcher(filters=options.filter, match=options.match, debug="filter" in debug)
-    runner.prepare()
+    try:
+        runner.prepare()
+    except ProgramDidNotCompile as error:
+        return error.report()  # as python: the error, no record (nothing ran)
     capture = _start_capture(options, runner, matcher)
     module = runner.install()
     outcome = runner.run(module)
@@ -118,7 +122,7 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
     error = outcome.exception
     if error is not None and not isinstance(error, SystemExit):
         sys.excepthook(type(error), error, error.__traceback__)
-    _join_threads()
+    _shutdown_threads()
     if isinstance(error, SystemExit):
         exit_code: int | None = exit_code_of(error)
     elif isinstance(error, KeyboardInterrupt):
@@ -137,6 +141,9 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
                     print(line, file=sys.stderr)
         except Exception as fault:
             print(f"autoprov: the record could not be completed ({type(fault).__name__}: {fault})", file=sys.stderr)
+    # A Ctrl-C held since the program ended came too late to be the program's: python would have
+    # exited with the program's status, and so does this.  The hold stays until the process ends.
+    interrupts.received.clear()
     if isinstance(error, SystemExit):
         raise error  # python prints a non-integer code and sets the status itself
     if isinstance(error, KeyboardInterrupt):
@@ -144,12 +151,39 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
     return 0 if error is None else 1
 
 
-def _join_threads() -> None:
-    """Wait for non-daemon threads, as python does before it exits, so their calls are recorded."""
-    current = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not current and not thread.daemon and thread.is_alive():
-            thread.join()
+def _shutdown_threads() -> None:
+    """What python does first at exit, so the threads' calls are recorded: ``threading._shutdown``
+    runs the ``threading._register_atexit`` callbacks (ThreadPoolExecutor's, which tell idle workers
+    to end) and joins every non-daemon thread; python's own call at exit then finds it done.
+
+    Ctrl-C while waiting interrupts the wait and is reported as python reports it there (an
+    ignored exception in the threading module); the record is completed either way.
+    """
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is None:  # not CPython's threading: join the threads it lists
+        current = threading.current_thread()
+        for thread in threading.enumerate():
+            if thread is not current and not thread.daemon and thread.is_alive():
+                thread.join()
+        return
+    if interrupts.release():  # a Ctrl-C before the wait began is lost, as in python
+        pass
+    try:
+        shutdown()
+    except KeyboardInterrupt as error:
+        tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+        error.__traceback__ = tb
+        sys.unraisablehook(_Unraisable(KeyboardInterrupt, error, tb, None, threading))
+    finally:
+        interrupts.hold()
+
+
+class _Unraisable:
+    """The argument ``sys.unraisablehook`` expects (the C type cannot be built from Python)."""
+
+    def __init__(self, exc_type: type, exc_value: BaseException, exc_traceback: Any, err_msg: str | None, object: Any) -> None:
+        self.exc_type, self.exc_value, self.exc_traceback = exc_type, exc_value, exc_traceback
+        self.err_msg, self.object = err_msg, object
 
 
 def _die_of_sigint() -> None:

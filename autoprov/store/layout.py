@@ -15,6 +15,8 @@ ENVIRONMENT = "environment.json"
 DOCUMENT_STEM = "provenance"
 GRAPH_STEM = "graph"
 REPORT = "report.html"
+NOTES = "notes.json"  # what the export steps had to say (skipped formats, a failed graph)
+TARGET_STORE = "target-store"  # in a staged run folder only: the store it belongs to (store/live.py)
 # Prefixes of the derived outputs (what `autoprov show` lists, what a re-export replaces).
 OUTPUT_PREFIXES = (DOCUMENT_STEM + ".", GRAPH_STEM + ".", "environment.", "report.")
 
@@ -40,6 +42,14 @@ class RunFolder(NamedTuple):
     def report(self) -> Path:
         """The self-contained HTML report (``autoprov report``)."""
         return self.path / REPORT
+
+    @property
+    def notes(self) -> Path:
+        return self.path / NOTES
+
+    @property
+    def target_store(self) -> Path:
+        return self.path / TARGET_STORE
 
     def document(self, suffix: str) -> Path:
         """``provenance.<suffix>`` (json, provn, xml, ttl)."""

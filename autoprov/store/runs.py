@@ -42,7 +42,10 @@ def create_run_dir(store: Path, run_id: str) -> Path:
 
 
 def run_dirs(store: Path) -> list[Path]:
-    """Run folders of a store, oldest first."""
+    """Run folders of a store, oldest first (runs killed before they reached it are moved in first)."""
+    from .live import adopt_orphans
+
+    adopt_orphans(store)
     if not store.is_dir():
         return []
     return sorted(p for p in store.iterdir() if RunFolder(p).is_run())
