@@ -6,13 +6,14 @@ exports, with status ``incomplete``.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UsageError
 from ..export.names import FORMATS
-from ..export.step import parse_formats, parse_graphs
+from ..export.step import parse_formats, parse_graphs, record_notes
 from ..store import RunFolder, atomic_write
 from .options import run_folder, store_parser
 
@@ -39,6 +40,14 @@ def _deliver(data: str | bytes, output: str) -> None:
     print(output)
 
 
+def _forget_old_failure(log: Path) -> None:
+    """A new full export replaces the notes of the last one, its error output included."""
+    try:
+        os.truncate(log, 0)
+    except OSError:
+        pass
+
+
 @_gc_paused
 def export_command(argv: list[str]) -> int:
     """``autoprov export RUN --format json|provn|xml|ttl|html [-o FILE|-]``: rebuild a document from the log."""
@@ -55,9 +64,12 @@ def export_command(argv: list[str]) -> int:
     from ..export.model import load
     from ..export.outputs import serialize, write_run
 
+    if options.all:
+        _forget_old_failure(RunFolder(run_dir).export_log)
     model = load(run_dir)
     if options.all:
         written = write_run(run_dir, model, parse_formats(options.format), parse_graphs(options.graph))
+        record_notes(run_dir, "export", written.notes)
         for note in written.notes:
             print(f"autoprov: {model.run_id}: note: {note}", file=sys.stderr)
         for path in written.files:

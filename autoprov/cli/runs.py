@@ -19,11 +19,20 @@ def list_command(argv: list[str]) -> int:
     from ..run import Run
     from ..store import run_dirs
 
+    from ..errors import AutoprovError
+    from ..export.step import read_notes
+
     options = store_parser("autoprov list").parse_args(argv)
     for run_dir in run_dirs(store_path(options.store)):
-        model = Run(run_dir).model()
+        try:
+            model = Run(run_dir).model()
+        except AutoprovError as error:  # one unreadable run never hides the others
+            print(f"{run_dir.name}  {'unreadable':<11}  {error}")
+            continue
         program = model.info.get("program") or ""
-        print(f"{run_dir.name}  {model.status:<11}  {len(model.activities):>6} activities  {program}")
+        notes = sum(len(n) for n in read_notes(run_dir).values())
+        flag = f"  ({notes} note{'s' if notes > 1 else ''}: autoprov show {run_dir.name})" if notes else ""
+        print(f"{run_dir.name}  {model.status:<11}  {len(model.activities):>6} activities  {program}{flag}")
     return 0
 
 
@@ -84,4 +93,11 @@ def describe(model: RunModel, run_dir: Path) -> str:
             lines.append(f"          ... {len(files) - 20} more files {title}")
     outputs = RunFolder(run_dir).outputs()
     lines.append(f"outputs   {' '.join(outputs) if outputs else '(none yet: autoprov export)'}")
+    from ..export.step import read_notes
+
+    for step, notes in read_notes(run_dir).items():
+        for note in notes:
+            lines.append(f"note      {step}: {note}")
+    for error in model.errors:
+        lines.append(f"error     {error}")
     return "\n".join(lines)

@@ -200,9 +200,16 @@ def drawing(model: RunModel, collapse: bool | None = None) -> Drawing:
             continue  # a file the run read at top level and a call read too: the call's edge says it
         drawn.add(pair)
         attributes = f"label={quote(_short(role, 20))}" if role not in ("result", "read", "write") else ""
-        if node == "session":  # files the script itself touched: do not pull them above the run
-            attributes = (attributes + ", " if attributes else "") + 'constraint=false, style=dashed'
-        if direction == "used":
+        if node == "session":
+            # Files the script itself touched hang below the run: a file it read is drawn as an
+            # edge from the run with the arrow reversed.  (constraint=false would do the same, but
+            # Graphviz loses edges of such two-way pairs: "lost edge" on a copy-then-rename.)
+            attributes = (attributes + ", " if attributes else "") + "style=dashed"
+            if direction == "used":
+                lines.append(f"  session -> {entity_node} [dir=back, {attributes}];")
+            else:
+                lines.append(f'  session -> {entity_node} [color="#3d6d99", {attributes}];')
+        elif direction == "used":
             lines.append(f"  {entity_node} -> {node} [{attributes}];")
         else:
             lines.append(f'  {node} -> {entity_node} [color="#3d6d99", {attributes}];'.replace(", ]", "]"))

@@ -9,10 +9,11 @@ when the step runs, after the program has finished.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from .names import FORMATS
@@ -114,6 +115,48 @@ def export_mode(text: str | None) -> str:
     return mode
 
 
+def record_notes(run_dir: Path, step: str, notes: list[str]) -> None:
+    """Keep what an export step had to say in the run folder's ``notes.json`` (``autoprov list`` and
+    ``show`` print it): the post-run step and the background exporter each replace their own part."""
+    from ..store.atomic import atomic_write
+    from ..store.layout import RunFolder
+
+    path = RunFolder(Path(run_dir)).notes
+    recorded = read_notes(Path(run_dir))
+    if not notes and step not in recorded:
+        return
+    recorded[step] = list(notes)
+    atomic_write(path, json.dumps({key: value for key, value in recorded.items() if value}, indent=2) + "\n")
+
+
+def read_notes(run_dir: Path) -> dict[str, list[str]]:
+    """The notes of a run folder (step -> notes); an unreadable file reads as one note saying so."""
+    from ..store.layout import RunFolder
+
+    folder = RunFolder(Path(run_dir))
+    notes: dict[str, list[str]] = {}
+    try:
+        with open(folder.notes, encoding="utf-8") as handle:
+            data: Any = json.loads(handle.read(1 << 20))
+        if isinstance(data, dict):
+            notes = {str(k): [str(n) for n in v] for k, v in data.items() if isinstance(v, list)}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as error:
+        notes = {"notes": [f"{folder.notes.name} unreadable ({type(error).__name__})"]}
+    try:
+        with open(folder.export_log, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 4096))
+            tail = handle.read().decode("utf-8", "replace").strip().splitlines()
+        if tail:
+            notes.setdefault("background", []).append(f"the background export failed: {tail[-1]} (see {folder.export_log.name})")
+    except OSError:
+        pass
+    return notes
+
+
 class ExportStep:
     """The post-run step of ``python -m autoprov``: write the outputs into the run folder.
 
@@ -150,6 +193,7 @@ class ExportStep:
             else:
                 self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
         self.written.notes[:0] = notes
+        record_notes(Path(run_dir), "post-run", self.written.notes)
         if deferred:
             self._detach(Path(run_dir))
         return self.written
@@ -177,18 +221,29 @@ class ExportStep:
         run's wall time on two cores.  So a tiny ``sh`` waits, blocked on a pipe whose only write
         end this process keeps open and never writes, and execs the exporter when the pipe closes:
         when this process exits, however it exits (the kernel closes the descriptor).
+
+        The waiting shell is started in the background by a first ``sh`` that exits at once and is
+        waited for (~2 ms): the program's process is left with no running child of autoprov's
+        (no ``ResourceWarning: subprocess N is still running`` under ``-X dev``, nothing for the
+        program's own ``os.wait()`` to reap).  The exporter runs with warnings ignored (a
+        ``PYTHONWARNINGS=error`` meant for the program must not abort it), and its error output
+        goes to the run folder's ``export.log``, which ``autoprov show`` reports.
         """
         import subprocess
 
-        command = [sys.executable, "-m", "autoprov", "export", run_dir.name, "--store", str(run_dir.parent), "--all",
-                   "--format", ",".join(self.formats)]
+        from ..store.layout import RunFolder
+
+        command = [sys.executable, "-W", "ignore", "-m", "autoprov", "export", run_dir.name, "--store", str(run_dir.parent),
+                   "--all", "--format", ",".join(self.formats)]
         if self.graphs is not None:
             command += ["--graph", ",".join(self.graphs) or "none"]
+        script = 'log=$1; shift; (read -r _; exec "$@" </dev/null >/dev/null 2>>"$log") <&0 >/dev/null 2>&1 &'
         wait_end, exit_end = os.pipe()  # both close-on-exec: only this process holds exit_end
         try:
-            subprocess.Popen(["/bin/sh", "-c", 'read -r _ ; exec "$@" </dev/null', "autoprov-export", *command],
-                             stdin=wait_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True, close_fds=True)
+            starter = subprocess.Popen(["/bin/sh", "-c", script, "autoprov-export", str(RunFolder(run_dir).export_log), *command],
+                                       stdin=wait_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True, close_fds=True)
+            starter.wait()
         except BaseException:
             os.close(exit_end)
             raise

@@ -16,6 +16,7 @@ DOCUMENT_STEM = "provenance"
 GRAPH_STEM = "graph"
 REPORT = "report.html"
 NOTES = "notes.json"  # what the export steps had to say (skipped formats, a failed graph)
+EXPORT_LOG = "export.log"  # the background exporter's own error output (empty when all went well)
 TARGET_STORE = "target-store"  # in a staged run folder only: the store it belongs to (store/live.py)
 # Prefixes of the derived outputs (what `autoprov show` lists, what a re-export replaces).
 OUTPUT_PREFIXES = (DOCUMENT_STEM + ".", GRAPH_STEM + ".", "environment.", "report.")
@@ -46,6 +47,10 @@ class RunFolder(NamedTuple):
     @property
     def notes(self) -> Path:
         return self.path / NOTES
+
+    @property
+    def export_log(self) -> Path:
+        return self.path / EXPORT_LOG
 
     @property
     def target_store(self) -> Path:
