@@ -13,7 +13,8 @@ the host name ``os.uname()`` also gives) and running ``git`` where no repository
 
 Environment variables are recorded only from :data:`ALLOWED_VARIABLES` (exact names) and
 :data:`ALLOWED_PREFIXES`; a recorded variable whose name looks secret (:mod:`autoprov.redaction`) is
-kept with the value ``"<redacted>"``, and ``user:password@`` in URL-like values is masked.
+kept with the value ``"<redacted>"``, and every value is scanned for credentials (URL passwords,
+tokens) by the same rules as parameters; so is ``argv``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from .redaction import is_secret
+from .redaction import REDACTED, is_secret, redact_argv, redact_text
 
 # ctapipe's list, plus what changes the numbers of a scientific Python analysis.
 ALLOWED_VARIABLES = frozenset(
@@ -38,8 +39,6 @@ ALLOWED_VARIABLES = frozenset(
     }
 )
 ALLOWED_PREFIXES = ("CONDA_", "GAMMAPY_", "CTAPIPE_", "CALDB", "AUTOPROV_", "SLURM_JOB_", "PBS_JOB")
-URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+@")
-REDACTED = "<redacted>"
 GIT_TIMEOUT = 5.0
 
 
@@ -58,7 +57,7 @@ def collect(hash_algorithm: str = "xxh3_128") -> dict[str, Any]:
         "user": _guarded(getpass.getuser),
         "hostname": _guarded(_hostname),
         "cwd": _guarded(os.getcwd),
-        "argv": list(sys.argv),
+        "argv": redact_argv(sys.argv),
         "platform": _guarded(platform_info),
         "python": _guarded(python_info),
         "packages": _guarded(loaded_distributions),
@@ -211,7 +210,7 @@ def environment_variables(environ: dict[str, str]) -> dict[str, str]:
     for name in sorted(environ):
         if name not in ALLOWED_VARIABLES and not name.startswith(ALLOWED_PREFIXES):
             continue
-        chosen[name] = REDACTED if is_secret(name) else URL_CREDENTIALS.sub("<redacted>@", environ[name])
+        chosen[name] = REDACTED if is_secret(name) else redact_text(environ[name])
     return chosen
 
 

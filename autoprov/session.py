@@ -35,6 +35,7 @@ from .log.writer import EventLog
 from .recorder import Recorder
 from .recorder.fileevents import excluded_paths
 from .run import Run
+from .redaction import redact, redact_argv
 from .store import default_store, new_run_id
 from .store.live import create_live_dir, settle
 
@@ -142,7 +143,7 @@ class Capture:
         self._cpu_at_start = time.process_time()
         self._started_at = time.perf_counter()
         info = {
-            "argv": list(sys.argv),
+            "argv": redact_argv(sys.argv),
             "cwd": os.getcwd(),
             "pid": os.getpid(),
             "engine": self.engine_name,
@@ -152,7 +153,7 @@ class Capture:
             "python": sys.version.split()[0],
             "store": str(self.store),
         }
-        info.update(self.run_info)
+        info.update(redact(self.run_info))  # program_args: the program's own command line
         recorder.buffer.append((events.RUN, self.run_id, time.time_ns(), info))
         self._log = EventLog(self.run_dir, recorder.buffer, on_error=self._on_log_error)
         faults.inject({"recorder": recorder, "planner": planner, "file_events": recorder.file_events,

@@ -16,7 +16,7 @@ from typing import Any
 from .. import events
 from ..filtering.plans import Plan
 from ..filtering.rules import EntitySpec
-from ..redaction import REDACTED
+from ..redaction import REDACTED, redact_text
 from .objects import ObjectRegistry
 from .values import MAX_STRING, is_parameter_like, render
 
@@ -82,7 +82,7 @@ class Arguments:
             elif kind is float:
                 params[name] = value if isfinite(value) else repr(value)
             elif kind is str or is_parameter_like(value):
-                params[name] = value if kind is str and len(value) <= MAX_STRING else render(value)
+                params[name] = redact_text(value) if kind is str and len(value) <= MAX_STRING else render(value)
                 if name in plan.file_args and isinstance(value, (str, os.PathLike)):
                     used.append((EntitySpec(role=name, source=name, kind="File"), value))
             elif plan.untyped:

@@ -18,6 +18,8 @@ from typing import Any
 
 import xxhash
 
+from ..redaction import REDACTED, is_secret, redact_items, redact_text
+
 MAX_STRING = 300
 MAX_ITEMS = 20
 MAX_DEPTH = 3
@@ -35,6 +37,7 @@ def _type_name(value: Any) -> str:
 
 
 def _short(text: str) -> str:
+    text = redact_text(text)  # before cutting: a cut credential would no longer be recognised
     return text if len(text) <= MAX_STRING else text[: MAX_STRING - 3] + "..."
 
 
@@ -94,7 +97,7 @@ def render(value: Any, depth: int = 0) -> Any:
 
 def _render(value: Any, depth: int) -> Any:
     if isinstance(value, _SCALARS):
-        return _short(value) if type(value) is str else value
+        return _short(str.__str__(value)) if isinstance(value, str) else value
     cls = type(value)
     if cls is float:
         return value if math.isfinite(value) else repr(value)
@@ -108,6 +111,7 @@ def _render(value: Any, depth: int) -> Any:
         return f"<{_type_name(value)}>"
     if cls in (list, tuple, set, frozenset):
         items = [_render(item, depth + 1) for _, item in zip(range(MAX_ITEMS), value)]
+        items = redact_items(items, _unchanged)  # the item after "--password" is its value
         if len(value) > MAX_ITEMS:
             items.append(f"... {len(value) - MAX_ITEMS} more")
         return items
@@ -117,11 +121,14 @@ def _render(value: Any, depth: int) -> Any:
             if index >= MAX_ITEMS:
                 rendered["..."] = f"{len(value) - MAX_ITEMS} more"
                 break
-            rendered[_short(str(key)) if isinstance(key, (str, int, float)) else f"<{_type_name(key)}>"] = _render(
-                item, depth + 1
-            )
+            name = _short(str(key)) if isinstance(key, (str, int, float)) else f"<{_type_name(key)}>"
+            rendered[name] = REDACTED if is_secret(name) else _render(item, depth + 1)
         return rendered
     return _render_object(value, depth)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def _render_object(value: Any, depth: int) -> Any:
