@@ -39,3 +39,9 @@ class ReproduceError(AutoprovError):
     its working directory, a scratch folder in use."""
 
     code = "AP004"
+
+
+class RecordError(AutoprovError):
+    """A run's record cannot be read: not an event log, unreadable, or written by another program."""
+
+    code = "AP005"

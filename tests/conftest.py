@@ -21,6 +21,7 @@ GAMMAPY_DATA = (REPO.parent / "shared" / "data" / "gammapy-data").resolve()
 # Runs whose store does not exist yet are written here until they end (autoprov/store/live.py):
 # a private folder for the test session, not the user's ~/.local/state.
 STATE_HOME = Path(tempfile.mkdtemp(prefix="autoprov-test-state-"))
+os.environ["XDG_STATE_HOME"] = str(STATE_HOME)  # and for what the tests call in-process
 ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12) else ["settrace", "setprofile"]
 
 

@@ -31,7 +31,7 @@ def test_environment_variables_allow_list_and_redaction():
     })
     assert chosen == {
         "PATH": "/bin", "GAMMAPY_DATA": "/data", "AUTOPROV_TOKEN": "<redacted>", "CONDA_API_KEY": "<redacted>",
-        "PYTHONPATH": "https://<redacted>@host/x",
+        "PYTHONPATH": "https://user:<redacted>@host/x",  # the user name is not the secret
     }
 
 

@@ -2,12 +2,15 @@
 
 Filter files may come from anywhere (a colleague's repository, an environment variable), so they
 are parsed with PyYAML's safe loader only, aliases are refused outright (so "billion laughs"
-expansion cannot happen), and the composed node tree is kept so every later error can name the
-line and column of the offending key or value.
+expansion cannot happen), nesting is bounded before PyYAML sees the text (its scanner is quadratic
+in the depth of flow brackets, 40 KB of ``[[[`` cost 20 s, and its composer recurses, ending in a
+RecursionError), and the composed node tree is kept so every later error can name the line and
+column of the offending key or value.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +19,9 @@ import yaml
 from .diagnostics import MAX_BYTES, Mark, fail
 
 Location = tuple[Any, ...]
+MAX_DEPTH = 32  # a filter nests five or six levels; anything this deep is not a filter
+# What PyYAML's scanner would read as flow brackets: quoted scalars and comments are skipped.
+_FLOW = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\"|#[^\n]*|[\[\]{}]")
 
 
 @dataclass
@@ -53,10 +59,18 @@ def parse(raw: bytes, label: str) -> FilterText:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise fail(label, None, f"not UTF-8 text (byte {error.start}), not a YAML filter") from None
+    _bound_flow_nesting(text, label)
     try:
+        depth = 0
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
                 raise fail(label, _mark(event.start_mark), f"YAML alias '*{event.anchor}' is not allowed in filters (write the value out)")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise fail(label, _mark(event.start_mark), f"nested more than {MAX_DEPTH} levels deep; a filter nests a few levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = _mark(error.problem_mark) if error.problem_mark else None
@@ -77,6 +91,23 @@ def parse(raw: bytes, label: str) -> FilterText:
         mark = _mark(error.problem_mark) if error.problem_mark else None
         raise fail(label, mark, f"invalid YAML: {error.problem}") from None
     return FilterText(label, data, marks, key_marks)
+
+
+def _bound_flow_nesting(text: str, label: str) -> None:
+    """Refuse flow brackets nested deeper than :data:`MAX_DEPTH` (counted in one regex pass)."""
+    if "[" not in text and "{" not in text:
+        return
+    depth = 0
+    for match in _FLOW.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+                raise fail(label, Mark(line, column), f"brackets nested more than {MAX_DEPTH} levels deep; a filter nests a few levels")
+        elif token in ("]", "}"):
+            depth = max(0, depth - 1)
 
 
 def _walk(node: yaml.Node, location: Location, marks: dict, key_marks: dict, label: str) -> None:
