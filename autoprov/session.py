@@ -174,9 +174,10 @@ class Capture:
         in-process capture raises the ``KeyboardInterrupt`` (``python -m autoprov`` has held
         Ctrl-C since the program ended and drops it), and SIGTERM ends the process as it would have.
         """
-        if self._joined is not None:
+        if self._joined is not None:  # the record is the active capture's: where it will be
             joined, self._joined = self._joined, None
-            return Run(joined.run_dir) if joined.run_dir is not None else None
+            self.finished = Run(joined.store / joined.run_id)
+            return self.finished
         if _active is not self or self.recorder is None:
             return self.finished
         held = interrupts.hold()

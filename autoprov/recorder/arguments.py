@@ -16,7 +16,7 @@ from typing import Any
 from .. import events
 from ..filtering.plans import Plan
 from ..filtering.rules import EntitySpec
-from ..redaction import REDACTED, redact_text
+from ..redaction import REDACTED, is_secret, redact_text
 from .objects import ObjectRegistry
 from .values import MAX_STRING, is_parameter_like, render
 
@@ -59,6 +59,9 @@ class Arguments:
         rule = plan.rule
         self_object = arguments.get(plan.argnames[0]) if plan.bound else None
         for path in rule.self_parameters:
+            if is_secret(path):  # self.api_key, self.config.password
+                params[path] = REDACTED
+                continue
             try:
                 params[path] = render(resolve(self_object, path))
             except Exception:
@@ -126,7 +129,7 @@ class Arguments:
         self_object = arguments.get(plan.argnames[0]) if plan.bound else None
         values = {}
         for path in plan.rule.result_parameters:
-            values[path] = render(source_value(path, arguments, self_object, result))
+            values[path] = REDACTED if is_secret(path) else render(source_value(path, arguments, self_object, result))
         return values
 
     def generated(self, plan: Plan, act: int, arguments: dict | None, result: Any, now: int) -> None:
