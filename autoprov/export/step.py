@@ -149,7 +149,8 @@ def read_notes(run_dir: Path) -> dict[str, list[str]]:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
             handle.seek(max(0, size - 4096))
-            tail = handle.read().decode("utf-8", "replace").strip().splitlines()
+            tail = [line for line in handle.read().decode("utf-8", "replace").strip().splitlines()
+                    if line.strip() and ": note: " not in line]  # its notes are in notes.json already
         if tail:
             notes.setdefault("background", []).append(f"the background export failed: {tail[-1]} (see {folder.export_log.name})")
     except OSError:

@@ -75,8 +75,13 @@ def parse(raw: bytes, label: str) -> FilterText:
     except yaml.MarkedYAMLError as error:
         mark = _mark(error.problem_mark) if error.problem_mark else None
         raise fail(label, mark, f"invalid YAML: {error.problem}") from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (control characters)
+        code = ord(error.character) if isinstance(error.character, str) else int(error.character)
+        raise fail(label, None, f"invalid YAML: {error.reason} (#x{code:04x} at character {error.position + 1})") from None
     except yaml.YAMLError as error:
-        raise fail(label, None, f"invalid YAML: {error}") from None
+        raise fail(label, None, "invalid YAML: " + " ".join(str(error).split())) from None
+    except RecursionError:  # not reached within MAX_DEPTH; kept so no input can ever end in a traceback
+        raise fail(label, None, f"nested too deeply for YAML (more than {MAX_DEPTH} levels)") from None
     if node is None:
         raise fail(label, None, "empty file: a filter is a mapping with 'activities' (see docs/filters.md)")
     if not isinstance(node, yaml.MappingNode):
