@@ -51,27 +51,55 @@ def _guarded(part: Any, *args: Any) -> Any:
 
 def collect(hash_algorithm: str = "xxh3_128") -> dict[str, Any]:
     """Everything about where and how the run executed (called once, at the end of capture)."""
-    script = _script_path()
+    return complete(snapshot(), hash_algorithm)
+
+
+def snapshot() -> dict[str, Any]:
+    """What only this process knows, read without any I/O (no file, no process, no import).
+
+    :func:`complete` adds what needs I/O; the two halves may run in different processes (when the
+    program watches audit events, :mod:`autoprov.offload` does the I/O out of its sight).
+    """
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
     return {
         "collected": datetime.now(timezone.utc).isoformat(),
         "user": _guarded(getpass.getuser),
         "hostname": _guarded(_hostname),
         "cwd": _guarded(os.getcwd),
         "argv": redact_argv(sys.argv),
-        "platform": _guarded(platform_info),
         "python": _guarded(python_info),
-        "packages": _guarded(loaded_distributions),
         "environment_variables": _guarded(environment_variables, dict(os.environ)),
-        "script": _guarded(script_info, script, hash_algorithm),
-        "git": _guarded(git_state, os.path.dirname(script) if script else os.getcwd()),
+        "modules": {name: _module_file(module) for name, module in list(sys.modules.items()) if "." not in name},
+        "sys_path": list(sys.path),
+        "script": os.path.abspath(script) if isinstance(script, str) else None,
     }
 
 
-def _script_path() -> str | None:
-    """The program's file: the runner (and ``python script.py``) give ``__main__`` an absolute path."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    return os.path.abspath(path) if isinstance(path, str) and os.path.isfile(path) else None
+def complete(facts: dict[str, Any], hash_algorithm: str = "xxh3_128") -> dict[str, Any]:
+    """The environment record from a :func:`snapshot`: the parts that read files or run git."""
+    script = facts["script"] if facts["script"] and os.path.isfile(facts["script"]) else None
+    return {
+        "collected": facts["collected"],
+        "user": facts["user"],
+        "hostname": facts["hostname"],
+        "cwd": facts["cwd"],
+        "argv": facts["argv"],
+        "platform": _guarded(platform_info),
+        "python": facts["python"],
+        "packages": _guarded(loaded_distributions, facts["modules"], facts["sys_path"]),
+        "environment_variables": facts["environment_variables"],
+        "script": _guarded(script_info, script, hash_algorithm),
+        "git": _guarded(git_state, os.path.dirname(script) if script else facts["cwd"]),
+    }
+
+
+def _module_file(module: Any) -> str | None:
+    try:
+        path = getattr(module, "__file__", None)
+    except Exception:  # a lazy module object whose attribute access fails
+        return None
+    return path if isinstance(path, str) else None
 
 
 def _hostname() -> str:
@@ -126,17 +154,20 @@ def python_info() -> dict[str, Any]:
     }
 
 
-def loaded_distributions() -> dict[str, str]:
+def loaded_distributions(modules: dict[str, str | None] | None = None, path: list[str] | None = None) -> dict[str, str]:
     """name -> version of each installed distribution that provides a module now imported.
+
+    ``modules`` (top-level module name -> its file) and ``path`` default to this process's.
 
     ``importlib.metadata.packages_distributions()`` parses every RECORD file of the environment
     into paths (0.3-0.8 s with a scientific stack).  Most distributions are named like their
     top-level module, so metadata folders are matched by name first, then by their small
     ``top_level.txt``, and only then are the remaining RECORD files scanned, as plain text.
     """
-    modules = {name.partition(".")[0] for name in list(sys.modules)}
+    if modules is None:
+        modules = {name: _module_file(module) for name, module in list(sys.modules.items()) if "." not in name}
     folders: dict[str, tuple[str, str, str]] = {}  # normalised name -> (name, version, folder path)
-    for entry in dict.fromkeys(sys.path):
+    for entry in dict.fromkeys(sys.path if path is None else path):
         if not entry or not os.path.isdir(entry):
             continue
         try:
@@ -150,11 +181,11 @@ def loaded_distributions() -> dict[str, str]:
                 folders.setdefault(_normalise(name), (name, version.split("-")[0], os.path.join(entry, folder)))
     versions: dict[str, str] = {}
     unexplained = set()
-    for module in modules:
+    for module, file in modules.items():
         found = folders.get(_normalise(module))
         if found is not None:
             versions[found[0]] = found[1]
-        elif _is_installed_module(module):
+        elif _is_installed_module(module, file):
             unexplained.add(module)
     for name, version, path in folders.values():
         if not unexplained or name in versions:
@@ -177,12 +208,11 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def _is_installed_module(module: str) -> bool:
+def _is_installed_module(module: str, origin: str | None) -> bool:
     """A module imported from site-packages (not the standard library, not built in)."""
     if module.startswith("__editable__"):
         return False  # setuptools' import hook for editable installs, not a distribution's module
-    loaded = sys.modules.get(module)
-    origin = getattr(loaded, "__file__", None) or ""
+    origin = origin or ""
     return "site-packages" in origin or "dist-packages" in origin
 
 

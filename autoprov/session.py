@@ -120,6 +120,8 @@ class Capture:
         self._stopping = False
         self._sigterm_pending = False
         self._patched: dict[str, Callable] = {}
+        self._offload: Any = None  # the helper doing autoprov's I/O once the program watches audit events
+        self.process_ends = False  # set by `python -m autoprov`: the process ends right after stop()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class Capture:
         self._log.start()
         self._engine = make_engine(self.engine_name, planner, recorder)
         _active = self
+        audit.on_program_hook = self._program_added_audit_hook
         audit.activate(recorder.file_events)
         self._engine.start()
         self._install_sigterm()
@@ -192,9 +195,34 @@ class Capture:
             if held and interrupts.release():
                 raise KeyboardInterrupt
 
+    def _program_added_audit_hook(self) -> None:
+        """From now on autoprov's own I/O must not reach the program's hook: hand it to a helper."""
+        if self._offload is not None or self.recorder is None:
+            return
+        try:
+            from .offload import Offload
+
+            self._offload = Offload()
+        except Exception as error:
+            self._warn(f"could not start the helper for I/O out of the program's audit hooks ({type(error).__name__}: {error})")
+            return
+        self.recorder.files.hash_file = self._offload.hash_file
+
+    def _offloaded(self, kind: str, fallback: Callable[[], Any], **payload: Any) -> Any:
+        """The helper's answer to a request, or (no helper, or it failed) ``fallback()`` in-process."""
+        if self._offload is not None:
+            from .offload import OffloadFailed
+
+            try:
+                return self._offload.request(kind, **payload)
+            except OffloadFailed:
+                pass
+        return fallback()
+
     def _complete(self, status: str, exit_code: int | None) -> Run | None:
         global _active
-        self._stop_tracing()
+        audit.on_program_hook = None
+        self._stop_tracing(keep_engine=self.process_ends and self._offload is not None)
         self._unpatch_exit_functions()
         _active = None
         recorder = self.recorder
@@ -205,7 +233,9 @@ class Capture:
             recorder.files.finish()
         except Exception as error:
             recorder.fault("hash", error)
-        recorder.buffer.append((events.ENV, environment.collect(self.hash_algorithm)))
+        facts = environment.snapshot()
+        recorder.buffer.append((events.ENV, self._offloaded(
+            "environment", lambda: environment.complete(facts, self.hash_algorithm), facts=facts, hash_algorithm=self.hash_algorithm)))
         info = self._resources()
         if self._log.lost:
             info["lost_events"] = self._log.lost
@@ -233,8 +263,11 @@ class Capture:
         if not lost and not self._staged:
             return
         try:
-            content = self._log.content() if lost else None
-            self.run_dir = settle(self.run_dir, self.store, self.run_id, content)
+            folder = self.run_dir
+            fd_path = f"/proc/{os.getpid()}/fd/{self._log.fileno()}" if lost else None
+            moved = self._offloaded("settle", lambda: str(settle(folder, self.store, self.run_id, self._log.content() if lost else None)),
+                                    folder=str(folder), store=str(self.store), run_id=self.run_id, lost_log=fd_path)
+            self.run_dir = Path(moved)
         except Exception as error:
             where = self.run_dir if not lost else "the open log only"
             self._warn(f"could not put the run into {self.store} ({type(error).__name__}: {error}); the record is kept at {where}")
@@ -244,6 +277,16 @@ class Capture:
         assert self.run_dir is not None
         if self.export is None:
             return Run(self.run_dir, status, exit_code, summary=self._plain_summary())
+        if self._offload is not None:
+            from .offload import OffloadFailed
+
+            try:
+                done = self._offload.request("export", run_dir=str(self.run_dir), formats=list(self.export.formats),
+                                             graphs=None if self.export.graphs is None else list(self.export.graphs),
+                                             mode=self.export.mode)
+                return Run(self.run_dir, status, exit_code, notes=tuple(done["notes"]), summary=tuple(done["summary"]) or self._plain_summary())
+            except OffloadFailed:
+                pass
         written = self.export(self.run_dir)
         summary = tuple(self.export.summary(self.run_dir)) or self._plain_summary()
         return Run(self.run_dir, status, exit_code, notes=tuple(written.notes), summary=summary, model=self.export.model)
@@ -290,11 +333,16 @@ class Capture:
                 setattr(os, name, real)  # unless the program put its own wrapper over ours
         self._patched.clear()
 
-    def _stop_tracing(self) -> None:
+    def _stop_tracing(self, keep_engine: bool = False) -> None:
+        """Stop the audit routing and the engine.  ``keep_engine``: the process is about to end and
+        the program watches audit events, which would show the engine's removal (``sys.settrace``,
+        ``sys.monitoring.register_callback``); the engine is left in place, feeding nothing."""
         audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
         if self._engine is not None and not self._engine.intact():
             self._warn(f"the program replaced autoprov's {self._engine.name} hook; calls after that were not recorded")
             self.recorder.buffer.append((events.ERROR, "engine", f"{self._engine.name} hook replaced by the program"))
+        if keep_engine:
+            return
         if self._engine is not None:
             engine, self._engine = self._engine, None
             try:

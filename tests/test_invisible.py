@@ -270,6 +270,36 @@ def test_a_module_that_does_not_compile(tmp_path: Path, engine: str) -> None:
     assert captured_done.stderr == plain_done.stderr and "<frozen runpy>" in plain_done.stderr
 
 
+WATCHES_AUDIT_EVENTS = """
+import os, sys
+from toy.io import write_text
+# Introspection events (id(), frame and code attribute reads, sys._getframe) are raised by any
+# tracer and by the interpreter itself; everything else, file and process I/O first, must be the
+# program's own.
+INTROSPECTION = ("object.", "builtins.id", "code.", "sys._getframe", "cpython.")
+def hook(event, args):
+    if not event.startswith(INTROSPECTION):
+        sys.stderr.write(f"audit: {event} {args!r:.90}\\n")
+sys.addaudithook(hook)
+write_text("a.txt", "one")
+write_text("a.txt", "two")        # autoprov hashes version 1 before it is overwritten
+os.replace("a.txt", "b.txt")
+os.remove("b.txt")
+print("done")
+"""
+
+
+def test_a_programs_audit_hook_sees_only_the_program(tmp_path: Path, engine: str) -> None:
+    plain, captured = run_both(tmp_path, WATCHES_AUDIT_EVENTS, engine, options=("--export", "background"))
+    assert plain.stderr.count("audit: open") == 2
+    assert_same(plain, captured)
+    (run,) = captured.runs()
+    events = list(read_events(run))
+    assert [e[4] is not None for e in events if e[0] == "digest"] == [True, True, True]  # hashed, by the helper
+    assert events[-1][0] == "exit" and events[-1][2] == "completed"
+    assert "packages" in [e for e in events if e[0] == "env"][0][1]
+
+
 # -- endings that skip Python's clean-up ---------------------------------------------------------
 
 @pytest.mark.parametrize("ending", ["os._exit(7)", "os.execv(sys.executable, [sys.executable, '-c', 'print(\"exec\")'])",

@@ -106,6 +106,7 @@ def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) 
     }
     export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export), embed)
     capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info, export=export)
+    capture.process_ends = True
     try:
         capture.start()
     except AutoprovError as error:

@@ -23,6 +23,7 @@ FILE_EVENTS = frozenset(
         "os.scandir",
         "shutil.copyfile",
         "shutil.copytree",
+        "sys.addaudithook",  # the program adds a hook of its own: see on_program_hook
     }
 )
 
@@ -34,6 +35,9 @@ class AuditSink(Protocol):
 
 
 _sink: AuditSink | None = None
+# Called (once per new hook) when the program adds an audit hook: the event is raised before the new
+# hook joins the list, so what this callback does is out of that hook's sight (autoprov.offload).
+on_program_hook: Any = None
 _installed = False
 _busy: set[int] = set()  # threads inside the sink: its own file reads (hashing) raise events too
 
@@ -48,6 +52,10 @@ def _hook(event: str, args: tuple) -> None:
         return
     _busy.add(ident)
     try:
+        if event == "sys.addaudithook":
+            if on_program_hook is not None:
+                on_program_hook()
+            return
         sink.on_audit(event, args)
     except Exception as error:  # never let capture break the user's open()
         try:

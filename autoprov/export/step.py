@@ -238,7 +238,8 @@ class ExportStep:
                    "--all", "--format", ",".join(self.formats)]
         if self.graphs is not None:
             command += ["--graph", ",".join(self.graphs) or "none"]
-        script = 'log=$1; shift; (read -r _; exec "$@" </dev/null >/dev/null 2>>"$log") <&0 >/dev/null 2>&1 &'
+        # (a background job's stdin is /dev/null unless given through another descriptor: fd 3)
+        script = 'log=$1; shift; exec 3<&0; (read -r _ <&3; exec "$@" </dev/null 3<&- >/dev/null 2>>"$log") >/dev/null 2>&1 &'
         wait_end, exit_end = os.pipe()  # both close-on-exec: only this process holds exit_end
         try:
             starter = subprocess.Popen(["/bin/sh", "-c", script, "autoprov-export", str(RunFolder(run_dir).export_log), *command],

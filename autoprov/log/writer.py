@@ -194,6 +194,12 @@ class EventLog:
         while data:
             data = data[os.write(self._fd, data) :]
 
+    def fileno(self) -> int:
+        """The log's descriptor (another process can read it as ``/proc/<pid>/fd/<n>``)."""
+        if self._fd is None:
+            raise ValueError("the event log is closed")
+        return self._fd
+
     def content(self) -> bytes:
         """Everything written so far, read through the descriptor (the path may be gone)."""
         if self._fd is None:

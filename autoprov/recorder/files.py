@@ -67,6 +67,7 @@ class FileTracker:
             raise ValueError(f"unknown hash algorithm {algorithm!r}; choose one of {', '.join(HASH_ALGORITHMS)}")
         self._emit = emit
         self.algorithm = algorithm
+        self.hash_file = hash_file  # replaced when the hashing must happen in another process
         self._version: dict[str, int] = {}  # path -> current version number
         self._unhashed: set[str] = set()  # paths whose current version has no DIGEST yet
         self._digests: dict[str, tuple[str | None, int | None, int | None]] = {}  # of the current version
@@ -75,7 +76,7 @@ class FileTracker:
         """Hash the current version of ``path`` if it has not been hashed yet."""
         if path in self._unhashed:
             self._unhashed.discard(path)
-            self._record(path, hash_file(path, self.algorithm))
+            self._record(path, self.hash_file(path, self.algorithm))
 
     def _record(self, path: str, digest: tuple[str | None, int | None, int | None]) -> None:
         self._digests[path] = digest
