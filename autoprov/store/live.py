@@ -17,7 +17,6 @@ when the program has ended, exactly as ``.coverage`` does for coverage.py.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from ..errors import StoreError
@@ -104,6 +103,8 @@ def settle(folder: Path, store: Path, run_id: str, log_content: bytes | None) ->
         os.chmod(temporary, 0o640)
         os.replace(temporary, events)
         if folder != target and folder.is_dir():
+            import shutil  # not at start-up: it costs ~3 ms of every run
+
             shutil.rmtree(folder, ignore_errors=True)
     try:
         RunFolder(target).target_store.unlink()
@@ -118,6 +119,8 @@ def _move(source: Path, target: Path) -> None:
     except OSError as error:
         if error.errno != 18:  # EXDEV: another file system, copy instead
             raise
+        import shutil
+
         shutil.copytree(source, target)
         shutil.rmtree(source, ignore_errors=True)
 
