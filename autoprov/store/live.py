@@ -62,10 +62,21 @@ def check_store(store: Path) -> None:
         raise StoreError(f"store {store}: cannot create it in {ancestor} (permission denied); use --store DIR")
 
 
+def create_run_dir(store: Path, run_id: str) -> Path:
+    """Make ``store/run_id`` (owner-only writable); a clear StoreError if the store is unusable."""
+    try:
+        store.mkdir(mode=0o755, parents=True, exist_ok=True)
+        run_dir = store / run_id
+        run_dir.mkdir(mode=0o750)
+    except FileExistsError as error:
+        raise StoreError(f"store {store}: {error.filename} exists and is not a directory; use --store DIR") from None
+    except OSError as error:
+        raise StoreError(f"store {store}: cannot create a run folder ({error.strerror}); use --store DIR") from None
+    return run_dir
+
+
 def create_live_dir(store: Path, run_id: str) -> tuple[Path, bool]:
     """(run folder, staged): in the store if it exists, else in the staging folder."""
-    from .runs import create_run_dir
-
     check_store(store)
     if store.is_dir():
         return create_run_dir(store, run_id), False
@@ -85,8 +96,6 @@ def settle(folder: Path, store: Path, run_id: str, log_content: bytes | None) ->
     descriptor when the program deleted, renamed or replaced the run folder or its log: then the
     folder is made again and the log written back.
     """
-    from .runs import create_run_dir
-
     target = store / run_id
     events = RunFolder(target).events
     if log_content is None and folder != target:

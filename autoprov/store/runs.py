@@ -14,6 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from ..errors import StoreError
 from .layout import RunFolder
+from .live import adopt_orphans, create_run_dir
+
+__all__ = ["DEFAULT_STORE", "STORE_ENV", "create_run_dir", "default_store", "find_run", "new_run_id", "run_dirs"]
 
 DEFAULT_STORE = ".prov"
 STORE_ENV = "AUTOPROV_STORE"
@@ -28,23 +31,8 @@ def new_run_id() -> str:
     return f"{stamp}-{os.getpid():x}-{os.urandom(2).hex()}"  # as secrets.token_hex(2), without its import
 
 
-def create_run_dir(store: Path, run_id: str) -> Path:
-    """Make ``store/run_id`` (owner-only writable); a clear StoreError if the store is unusable."""
-    try:
-        store.mkdir(mode=0o755, parents=True, exist_ok=True)
-        run_dir = store / run_id
-        run_dir.mkdir(mode=0o750)
-    except FileExistsError as error:
-        raise StoreError(f"store {store}: {error.filename} exists and is not a directory; use --store DIR") from None
-    except OSError as error:
-        raise StoreError(f"store {store}: cannot create a run folder ({error.strerror}); use --store DIR") from None
-    return run_dir
-
-
 def run_dirs(store: Path) -> list[Path]:
     """Run folders of a store, oldest first (runs killed before they reached it are moved in first)."""
-    from .live import adopt_orphans
-
     adopt_orphans(store)
     if not store.is_dir():
         return []
