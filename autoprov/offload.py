@@ -83,6 +83,15 @@ class Offload:
             raise OffloadFailed(answer["error"])
         return answer["result"]
 
+    def abandon(self) -> None:
+        """In a forked child: let go of the parent's channel (the helper ends with the parent)."""
+        self.alive = False
+        for fd in (self._to_helper, self._from_helper):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def hash_file(self, path: str, algorithm: str) -> tuple[str | None, int | None, int | None]:
         """:func:`autoprov.recorder.files.hash_file`, done by the helper."""
         try:

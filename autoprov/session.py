@@ -314,6 +314,9 @@ class Capture:
                 pass
         if self._log is not None:
             self._log.abandon()
+        if self._offload is not None:
+            self._offload.abandon()
+            self._offload = None
         self._unpatch_exit_functions()
         self._previous_sigterm = None  # the child keeps whatever SIGTERM handler it inherited
         _active = None

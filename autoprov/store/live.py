@@ -169,5 +169,5 @@ def adopt_orphans(store: Path) -> None:
             store.mkdir(mode=0o755, parents=True, exist_ok=True)
             _move(folder, store / folder.name)
             (store / folder.name / marker.name).unlink()
-        except OSError:
-            continue  # unreadable or raced by another adopter: left for the next listing
+        except (OSError, ValueError):
+            continue  # unreadable, not text, or raced by another adopter: left for the next listing

@@ -36,7 +36,10 @@ def run_dirs(store: Path) -> list[Path]:
     adopt_orphans(store)
     if not store.is_dir():
         return []
-    return sorted(p for p in store.iterdir() if RunFolder(p).is_run())
+    try:
+        return sorted(p for p in store.iterdir() if RunFolder(p).is_run())
+    except OSError as error:
+        raise StoreError(f"store {store}: cannot list it ({error.strerror or error})") from None
 
 
 def find_run(store: Path, run: str) -> Path:
