@@ -241,7 +241,7 @@ raw_texts = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(raw_texts)
 def test_fuzzed_filters_give_one_line_errors(text: str) -> None:
     try:
@@ -273,7 +273,7 @@ any_event = st.one_of(well_typed, st.tuples(kinds, st.lists(values, max_size=8))
 lines = st.one_of(st.lists(any_event, max_size=6).map(json.dumps), st.text(max_size=30), st.just("[" * 5000))
 
 
-@settings(max_examples=120, deadline=3000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=5000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.booleans(), st.lists(lines, max_size=6))
 def test_fuzzed_event_logs_read_export_and_draw(tmp_path: Path, with_run: bool, body: list[str]) -> None:
     run = tmp_path / "fuzz"
