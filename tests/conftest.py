@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ GAMMAPY_DATA = (REPO.parent / "shared" / "data" / "gammapy-data").resolve()
 # Runs whose store does not exist yet are written here until they end (autoprov/store/live.py):
 # a private folder for the test session, not the user's ~/.local/state.
 STATE_HOME = Path(tempfile.mkdtemp(prefix="autoprov-test-state-"))
+atexit.register(shutil.rmtree, STATE_HOME, True)
 os.environ["XDG_STATE_HOME"] = str(STATE_HOME)  # and for what the tests call in-process
 ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12) else ["settrace", "setprofile"]
 
