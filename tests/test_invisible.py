@@ -344,7 +344,12 @@ def test_real_ctrl_c_during_a_slow_hash_keeps_the_status(tmp_path: Path) -> None
     command = [sys.executable, "-m", "autoprov", "--quiet", "--store", str(tmp_path / "store"), "--hash", "sha256", "main.py"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
     assert process.stdout.readline() == "done\n"
-    process.send_signal(signal.SIGINT)  # the program's last line has run: autoprov is hashing 400 MB
+    big = str(tmp_path / "big.bin")
+    deadline = time.monotonic() + 60
+    while not _has_open(process.pid, big):
+        assert time.monotonic() < deadline, "autoprov never opened the output to hash it"
+        time.sleep(0.001)  # polling /proc for the open: there is no event to wait on from here
+    process.send_signal(signal.SIGINT)  # the program has ended: autoprov is hashing its 400 MB output
     out, err = process.communicate(timeout=120)
     (tmp_path / "big.bin").unlink()
     assert process.returncode == 0 and err == "", err
@@ -352,6 +357,21 @@ def test_real_ctrl_c_during_a_slow_hash_keeps_the_status(tmp_path: Path) -> None
     events = list(read_events(run))
     assert events[-1][0] == "exit" and events[-1][2] == "completed"
     assert [e for e in events if e[0] == "digest" and e[1].endswith("big.bin")][0][4] is not None
+
+
+def _has_open(pid: int, path: str) -> bool:
+    """Whether process ``pid`` has ``path`` open now (Linux /proc)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                return True
+        except OSError:
+            continue  # closed meanwhile
+    return False
 
 
 def test_program_arguments_and_outputs_stay_the_programs(tmp_path: Path, engine: str) -> None:
