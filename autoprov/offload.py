@@ -127,10 +127,10 @@ def _settle(folder: str, store: str, run_id: str, lost_log: str | None) -> Any:
     return str(settle(Path(folder), Path(store), run_id, content))
 
 
-def _export(run_dir: str, formats: list[str], graphs: list[str] | None, mode: str) -> Any:
+def _export(run_dir: str, formats: list[str], graphs: list[str] | None, mode: str, embed: list[str]) -> Any:
     from .export.step import ExportStep
 
-    step = ExportStep(tuple(formats), None if graphs is None else tuple(graphs), mode)
+    step = ExportStep(tuple(formats), None if graphs is None else tuple(graphs), mode, tuple(embed))
     written = step(Path(run_dir))
     return {"notes": list(written.notes), "summary": step.summary(Path(run_dir))}
 

@@ -132,7 +132,7 @@ def test_a_corrupt_run_never_hides_the_others(store: Path, tmp_path: Path) -> No
     assert sum(" completed " in line for line in lines) == 2
     unreadable = [line for line in lines if " unreadable " in line]
     assert {line.split()[0].rsplit("-", 1)[1] for line in unreadable} == {"binary", "not_a_log"}
-    assert all("[AP004]" in line for line in unreadable)
+    assert all("[AP005]" in line for line in unreadable)
 
 
 @pytest.mark.parametrize("name", list(CORRUPTIONS))
@@ -142,7 +142,7 @@ def test_every_command_on_a_corrupt_run_is_one_line_or_works(store: Path, tmp_pa
                     ["export", run.name, "--format", "ttl", "-o", "-"], ["graph", run.name, "-o", str(tmp_path / "g.svg")]):
         status, _, err = cli(capsys, *command, "--store", str(store))  # an exception here fails the test
         if status != 0:
-            assert status == 2 and ONE_LINE_ERROR.match(err) and "[AP004]" in err, (command, err)
+            assert status == 2 and ONE_LINE_ERROR.match(err) and "[AP005]" in err, (command, err)
     if name in ("wrong_types", "huge_numbers", "bad_digest", "cycles", "deep_values", "json_bomb"):
         _, shown, _ = cli(capsys, "show", run.name, "--store", str(store))
         assert "malformed event" in shown  # the skipped events are reported, not silent
@@ -283,7 +283,7 @@ def test_fuzzed_event_logs_read_export_and_draw(tmp_path: Path, with_run: bool, 
     try:
         model = load(run)
     except RecordError as error:
-        assert "\n" not in str(error) and str(error).endswith("[AP004]")
+        assert "\n" not in str(error) and str(error).endswith("[AP005]")
         return
     describe(model, run)
     to_dot(model)
