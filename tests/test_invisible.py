@@ -201,7 +201,7 @@ def test_the_summary_names_a_folder_that_exists(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "autoprov", *MATCH, "main.py"], cwd=tmp_path, capture_output=True,
                           text=True, env=environment())
     assert done.returncode == 0, done.stderr
-    folder = done.stderr.strip().splitlines()[-1].rsplit("-> ", 1)[1]
+    folder = done.stderr.strip().splitlines()[-1].split("-> ", 1)[1].split()[0]  # "-> .prov/<run>/ (report: ...)"
     assert (tmp_path / folder / "events.jsonl").is_file()
 
 
