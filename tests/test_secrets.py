@@ -121,13 +121,13 @@ def recorded(tmp_path: Path, engine: str) -> dict[str, bytes]:
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=environment(ENV))
     assert done.returncode == 0 and done.stdout == "done\n", done.stderr
     (run,) = run_dirs(store)
-    wait_for_outputs(run, ("provenance.provn", "provenance.xml", "provenance.ttl", "graph.svg"))
+    wait_for_outputs(run, ("provenance.provn", "provenance.xml", "provenance.ttl", "graph.svg", "report.html"))
     return run_folder_text(run)
 
 
 def test_no_secret_reaches_any_file_of_the_run(recorded: dict[str, bytes]) -> None:
     assert {"events.jsonl", "environment.json", "provenance.json", "provenance.provn", "provenance.xml",
-            "provenance.ttl", "graph.dot", "graph.svg"} <= set(recorded)
+            "provenance.ttl", "graph.dot", "graph.svg", "report.html"} <= set(recorded)
     leaks = [(way, name) for way, secret in SECRETS.items() for name, content in recorded.items() if secret.encode() in content]
     assert not leaks
 
