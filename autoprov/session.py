@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, environment, events, faults, interrupts
 from .engine import audit, choose_engine, make_engine
+from .engine.core import select as select_core
 from .filtering.plans import Planner
 from .filtering.rules import Matcher
 from .log.writer import EventLog
@@ -106,6 +107,7 @@ class Capture:
         self.run_dir: Path | None = None
         self.engine_name: str | None = None
         self.engine_reason: str | None = None
+        self.core: str | None = None  # "native" or "pure" (autoprov.engine.core)
         self.status: str | None = None
         self.recorder: Recorder | None = None
         self.finished: Run | None = None
@@ -134,6 +136,7 @@ class Capture:
             self.run_id, self.run_dir = _active.run_id, _active.run_dir
             return self
         self.engine_name, self.engine_reason = choose_engine(self.requested_engine)
+        native, self.core, _ = select_core()
         self.run_id = new_run_id()  # a Capture used as a decorator makes one run per call
         self.run_dir, self._staged = create_live_dir(self.store, self.run_id)
         recorder = Recorder(self.hash_algorithm, excluded_paths(self.store))
@@ -150,6 +153,7 @@ class Capture:
             "pid": os.getpid(),
             "engine": self.engine_name,
             "engine_reason": self.engine_reason,
+            "core": self.core,
             "hash_algorithm": self.hash_algorithm,
             "autoprov_version": __version__,
             "python": sys.version.split()[0],
@@ -161,10 +165,10 @@ class Capture:
         faults.inject({"recorder": recorder, "planner": planner, "file_events": recorder.file_events,
                        "files": recorder.files, "log": self._log, "session": self})
         self._log.start()
-        self._engine = make_engine(self.engine_name, planner, recorder)
+        self._engine = make_engine(self.engine_name, planner, recorder, native)
         _active = self
         audit.on_program_hook = self._program_added_audit_hook
-        audit.activate(recorder.file_events)
+        audit.activate(recorder.file_events, native)
         self._engine.start()
         self._install_sigterm()
         self._patch_exit_functions()

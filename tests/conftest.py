@@ -26,6 +26,10 @@ STATE_HOME = Path(tempfile.mkdtemp(prefix="autoprov-test-state-"))
 atexit.register(shutil.rmtree, STATE_HOME, True)
 os.environ["XDG_STATE_HOME"] = str(STATE_HOME)  # and for what the tests call in-process
 ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12) else ["settrace", "setprofile"]
+# Both cores (autoprov.engine.core) run the engine, file-event and runner tests: every test of
+# these modules runs once with AUTOPROV_CORE=native and once with AUTOPROV_CORE=pure.
+CORES = ["native", "pure"]
+CORE_MODULES = {"test_engines", "test_files", "test_runner", "test_native"}
 
 
 @dataclass
@@ -93,4 +97,18 @@ def wait_for_outputs(run_dir: Path, names: tuple[str, ...], timeout: float = 120
 
 @pytest.fixture(params=ENGINES)
 def engine(request) -> str:
+    return request.param
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if Path(str(metafunc.definition.fspath)).stem in CORE_MODULES and "core" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("core")
+    if "core" in metafunc.fixturenames:
+        metafunc.parametrize("core", CORES, indirect=True)
+
+
+@pytest.fixture
+def core(request, monkeypatch) -> str:
+    """The core under test, exported as AUTOPROV_CORE to in-process captures and subprocesses."""
+    monkeypatch.setenv("AUTOPROV_CORE", request.param)
     return request.param

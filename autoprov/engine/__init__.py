@@ -10,11 +10,15 @@ shown by ``--debug``, as coverage.py does for its tracers:
   ``setprofile``, which also fires for every C call and return.
 * ``setprofile``: kept for one real case, a debugger or coverage tool already owning
   ``sys.settrace``; profile and trace functions coexist.
+
+Each engine runs on one of two cores (:mod:`.core`): ``native`` (C callbacks, trace function
+and audit hook from ``autoprov._native``) or its twin ``pure``; the reason string names it.
 """
 
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 from typing import Protocol
 
 from ..errors import UsageError
@@ -44,7 +48,15 @@ def _monitoring_tool_free() -> bool:
 
 
 def choose_engine(requested: str = "auto") -> tuple[str, str]:
-    """(engine name, reason).  Raises UsageError for an engine this interpreter cannot give."""
+    """(engine name, reason, naming the core too).  Raises UsageError for an engine this
+    interpreter cannot give, or a core ``AUTOPROV_CORE`` asks for that is not there."""
+    from .core import select
+
+    name, reason = _choose(requested)
+    return name, f"{reason}; {select()[2]}"
+
+
+def _choose(requested: str) -> tuple[str, str]:
     if requested not in ENGINE_NAMES:
         raise UsageError(f"unknown engine {requested!r}; choose one of {', '.join(ENGINE_NAMES)}")
     has_monitoring = sys.version_info >= (3, 12)
@@ -64,16 +76,17 @@ def choose_engine(requested: str = "auto") -> tuple[str, str]:
     return "settrace", prefix + "sys.settrace is the cheaper fallback (measured against setprofile)"
 
 
-def make_engine(name: str, planner: Planner, recorder: Recorder) -> Engine:
-    """The engine ``name``: it consults ``planner`` once per code object and feeds ``recorder``."""
+def make_engine(name: str, planner: Planner, recorder: Recorder, native: ModuleType | None = None) -> Engine:
+    """The engine ``name``: it consults ``planner`` once per code object and feeds ``recorder``;
+    on the native core when ``native`` is the ``autoprov._native`` module."""
     if name == "monitoring":
         from .monitoring import MonitoringEngine
 
-        return MonitoringEngine(planner, recorder)
+        return MonitoringEngine(planner, recorder, native)
     if name == "settrace":
         from .settrace import SettraceEngine
 
-        return SettraceEngine(planner, recorder)
+        return SettraceEngine(planner, recorder, native)
     from .setprofile import SetprofileEngine
 
-    return SetprofileEngine(planner, recorder)
+    return SetprofileEngine(planner, recorder, native)

@@ -2,14 +2,19 @@
 
 A profile function sees every call and return, C functions included, and cannot switch itself off
 per frame, so it is dearer than ``settrace``; it is chosen automatically only when a trace
-function is already installed.  Matched frames are remembered in a set (frames hash by identity,
-so no ``id()`` and no audit event), which is how a 'return' is told to concern us.
+function is already installed.  With the native core it is ``autoprov._native.FrameTracer`` in
+profile mode (``PyEval_SetProfile``; C calls return at once, and an exception unwinding a frame is
+seen exactly).  With the pure core, matched frames are remembered in a set (frames hash by
+identity, so no ``id()`` and no audit event), which is how a 'return' is told to concern us.
+A profile function is never told which exception unwinds a frame; a generator unwinding from its
+yield after ``throw()``/``close()`` is recorded with the thrown exception where the interpreter
+passes it (3.12) and as closed (``GeneratorExit``) where it does not (3.11).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any
 
 from ..filtering.plans import Planner
@@ -21,15 +26,17 @@ class SetprofileEngine(FrameEngine):
     name = "setprofile"
     install = "setprofile"
 
-    def __init__(self, planner: Planner, recorder: Recorder) -> None:
+    def __init__(self, planner: Planner, recorder: Recorder, native: ModuleType | None = None) -> None:
         self._matched: set[FrameType] = set()
-        super().__init__(planner, recorder)
+        super().__init__(planner, recorder, native)
 
     def make_hook(self) -> Callable[[FrameType, str, Any], None]:
-        """The profile function, a closure so the hot path reads only fast local names."""
-        modules = self._decisions.modules
-        module_decision = self._decisions.module_decision
+        """The profile function (pure core), a closure so the hot path reads only fast local names."""
         decisions = self._decisions
+        modules = decisions.modules
+        module_decision = decisions.module_decision
+        first = decisions.plans.first
+        plan_of = decisions.plan_of
         matched = self._matched
         recorder = self._recorder
 
@@ -45,7 +52,11 @@ class SetprofileEngine(FrameEngine):
                     if not module_decision(frame):
                         return
                 try:
-                    if decisions.call(frame):
+                    code = frame.f_code
+                    entry = first.get((code.co_firstlineno, code.co_name, code.co_filename))
+                    plan = entry[1] if entry is not None and entry[0] is code else plan_of(code, frame.f_globals)
+                    if plan is not None:
+                        decisions.started(plan, frame, arg)
                         matched.add(frame)
                 except Exception as error:
                     recorder.fault("engine", error)

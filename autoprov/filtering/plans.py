@@ -10,7 +10,7 @@ so the recorder's per-call work stays small.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, ModuleType
 from typing import Any
 
 from .. import events
@@ -20,16 +20,68 @@ from .rules import Matcher, Rule
 CO_OPTIMIZED = 0x01
 CO_VARARGS = 0x04
 CO_VARKEYWORDS = 0x08
+CO_GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 # Arguments of unannotated functions whose names say they are files, and verbs of writing functions.
 FILENAME_HINTS = ("filename", "path", "file", "dir", "outdir")
 WRITING_VERBS = ("write", "save", "to_", "dump", "export")
 
 
-def code_key(code: CodeType) -> tuple[int, str, str]:
-    """What the engines cache decisions under: cheap to hash, unlike a code object, which hashes
-    its bytecode and constants (recursively) on every lookup.  Only functions nobody can select
-    (lambdas and comprehensions on one line) can share a key, and they are never activities."""
-    return (code.co_firstlineno, code.co_name, code.co_filename)
+class PlanCache:
+    """Code object -> plan, by identity: the pure-Python twin of ``autoprov._native.CodeMap``.
+
+    Neither obvious key works: a code object hashes its bytecode and constants on every lookup
+    (0.4-3 us on 3.12), and ``id()`` raises an audit event.  So entries are found under (first
+    line, name, file) and then checked with ``is``: a function redefined with the same name and
+    first line (``importlib.reload``, a notebook cell run again) is a new code object and gets its
+    own decision instead of the old one's plan.  Entries hold their code objects alive, so an
+    identity is never reused while cached.  Hot paths read :attr:`first` directly: the newest
+    ``(code, plan)`` under each key; older code objects under the same key go to ``_older``.
+    """
+
+    __slots__ = ("first", "_older")
+
+    def __init__(self) -> None:
+        self.first: dict[tuple[int, str, str], tuple[CodeType, Plan | None]] = {}
+        self._older: dict[tuple[int, str, str], list[tuple[CodeType, Plan | None]]] = {}
+
+    def get(self, code: CodeType, default: Any = None) -> Any:
+        key = (code.co_firstlineno, code.co_name, code.co_filename)
+        entry = self.first.get(key)
+        if entry is None:
+            return default
+        if entry[0] is code:
+            return entry[1]
+        for other, plan in self._older.get(key, ()):
+            if other is code:
+                return plan
+        return default
+
+    def __setitem__(self, code: CodeType, plan: Plan | None) -> None:
+        key = (code.co_firstlineno, code.co_name, code.co_filename)
+        entry = self.first.get(key)
+        if entry is not None and entry[0] is not code:
+            older = self._older.setdefault(key, [])
+            older[:] = [item for item in older if item[0] is not code]
+            older.append(entry)
+        self.first[key] = (code, plan)
+
+    def __contains__(self, code: CodeType) -> bool:
+        return self.get(code, _MISSING) is not _MISSING
+
+    def __len__(self) -> int:
+        return len(self.first) + sum(len(older) for older in self._older.values())
+
+    def clear(self) -> None:
+        self.first.clear()
+        self._older.clear()
+
+
+_MISSING = object()
+
+
+def make_plan_cache(native: ModuleType | None) -> Any:
+    """The code -> plan map of the core in use: ``_native.CodeMap`` or :class:`PlanCache`."""
+    return native.CodeMap() if native is not None else PlanCache()
 
 
 class Plan:
@@ -37,7 +89,7 @@ class Plan:
 
     __slots__ = (
         "rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets",
-        "generated_args",
+        "generated_args", "generator",
     )
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
@@ -63,6 +115,7 @@ class Plan:
         sources.update(path.split(".", 1)[0] for path in rule.result_parameters)
         sources.discard("return")
         self.generated_args = tuple(self.argnames[0] if name == "self" and self.bound else name for name in sorted(sources))
+        self.generator = bool(code.co_flags & CO_GENERATOR_FLAGS)  # suspends and resumes
 
 
 class Planner:

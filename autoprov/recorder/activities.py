@@ -5,7 +5,11 @@ and then, for matched code only, call :meth:`Recorder.enter`, :meth:`~Recorder.l
 :meth:`~Recorder.suspend` and :meth:`~Recorder.resume`.  Each thread has a stack of the matched
 frames it is executing; a suspended generator or coroutine keeps its activity in ``_suspended``
 until its frame resumes or finishes, so it is one activity from its first start to its final
-return.  Arguments and results are read by :mod:`.arguments`, file events by :mod:`.fileevents`.
+return.  A return the engine never reported (the program switched tracing off for a while, say)
+is found out at the next event of the thread: a frame returning from below the top of the stack,
+or a new matched frame whose caller chain does not contain the top, ends the entries above with
+status "incomplete" (their real end was not seen), so one missed return never makes every later
+activity a child of a finished one.  Arguments and results are read by :mod:`.arguments`, file events by :mod:`.fileevents`.
 Everything appended to ``buffer`` is a plain tuple (see :mod:`autoprov.events`); the log writer
 drains it in the background.
 """
@@ -65,6 +69,8 @@ class Recorder:
     def enter(self, plan: Plan, frame: FrameType) -> None:
         """A matched function starts (cost measured ~3 us with 3 scalar parameters)."""
         stack = self._stack()
+        if stack and frame.f_back is not stack[-1][0]:  # not a direct call: check the top still runs
+            self._resynchronise(stack, frame)
         if stack and stack[-1][2]:  # inside an activity that records no nested activities
             stack.append((frame, stack[-1][1], True, None, None))
             return
@@ -91,6 +97,8 @@ class Recorder:
         stack = getattr(self._local, "stack", None)
         if stack and stack[-1][0] is frame:
             entry = stack.pop()
+        elif stack and self._pop_to(stack, frame):
+            entry = stack.pop()
         else:
             entry = self._suspended.pop(frame, None)
             if entry is None:
@@ -113,7 +121,7 @@ class Recorder:
     def suspend(self, frame: FrameType) -> None:
         """A matched generator/coroutine yielded: its activity stays open, off the stack."""
         stack = getattr(self._local, "stack", None)
-        if stack and stack[-1][0] is frame:
+        if stack and (stack[-1][0] is frame or self._pop_to(stack, frame)):
             entry = stack.pop()
             if entry[3] is not None:
                 self._suspended[frame] = entry
@@ -125,6 +133,39 @@ class Recorder:
             return False
         self._stack().append(entry)
         return True
+
+    # -- missed returns ----------------------------------------------------------------------
+
+    def _resynchronise(self, stack: list, frame: FrameType) -> None:
+        """``frame`` starts: end the entries on top of the stack whose frames are not its callers."""
+        callers = set()
+        caller = frame.f_back
+        while caller is not None:
+            if caller is stack[-1][0]:
+                return  # the usual case: the top is a caller a few unmatched frames up
+            callers.add(caller)
+            caller = caller.f_back
+        index = len(stack)
+        while index and stack[index - 1][0] not in callers:
+            index -= 1
+        self._end_stale(stack, index)
+
+    def _pop_to(self, stack: list, frame: FrameType) -> bool:
+        """``frame`` returns from below the top: end the entries above it; False if not on the stack."""
+        for index in range(len(stack) - 2, -1, -1):
+            if stack[index][0] is frame:
+                self._end_stale(stack, index + 1)
+                return True
+        return False
+
+    def _end_stale(self, stack: list, index: int) -> None:
+        """End the entries from ``index`` up: frames that returned without the engine seeing it."""
+        now = time_ns()
+        while len(stack) > index:
+            _, act, _, plan, _ = stack.pop()
+            if plan is not None:
+                self._append((events.END, act, now, "incomplete", None))
+                self.arguments.finished(act)
 
     def is_suspended(self, frame: FrameType) -> bool:
         return frame in self._suspended
