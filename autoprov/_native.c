@@ -565,17 +565,34 @@ tracer_install_here(FrameTracer *self, int on)
     }
 }
 
+static int frame_event(FrameTracer *self, PyFrameObject *frame, int what, PyObject *arg);
+
 static int
 frame_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    /* the tracer stays alive while this thread runs Python code from it, even if another thread
+     * starts a new capture meanwhile (which drops active_tracer's reference) */
+    FrameTracer *self = active_tracer;
+    if (self == NULL) {
+        return 0;
+    }
+    if (what == PyTrace_LINE && PyDict_GET_SIZE(self->errors) == 0) {
+        return 0; /* the common event, no reference needed */
+    }
+    Py_INCREF(self);
+    int result = frame_event(self, frame, what, arg);
+    Py_DECREF(self);
+    return result;
+}
+
+static int
+frame_event(FrameTracer *self, PyFrameObject *frame, int what, PyObject *arg)
 {
     /* Cost: every event of every Python frame of the thread.  Line, opcode and C-call events return
      * at once; a 'call' of a frame in a module without activities costs one globals read and two
      * dict lookups; returns and exceptions of unmatched code one pointer-hash lookup. */
-    FrameTracer *self = active_tracer;
-    if (self == NULL || self->stopped) {
-        if (self != NULL) {
-            tracer_install_here(self, 0); /* a thread meeting its first event since stop() */
-        }
+    if (self->stopped) {
+        tracer_install_here(self, 0); /* a thread meeting its first event since stop() */
         return 0;
     }
     PyObject *result;
@@ -877,7 +894,7 @@ matched_frame(Monitor *self, PyObject *code, PyObject **plan)
 }
 
 static PyObject *
-Monitor_on_start(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
+monitor_on_start(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 {
     /* PY_START.  Cost: unmatched code runs this once per code object (then DISABLE); matched code
      * one pointer-hash lookup, then Recorder.enter. */
@@ -897,7 +914,7 @@ Monitor_on_start(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-Monitor_on_return(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
+monitor_on_return(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *plan;
     PyFrameObject *frame = nargs == 3 ? matched_frame(self, args[0], &plan) : NULL;
@@ -908,7 +925,7 @@ Monitor_on_return(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-Monitor_on_unwind(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
+monitor_on_unwind(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 {
     /* PY_UNWIND is global: one lookup for every frame an exception leaves. */
     PyObject *plan;
@@ -920,7 +937,7 @@ Monitor_on_unwind(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-Monitor_on_yield(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
+monitor_on_yield(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *plan;
     PyFrameObject *frame = nargs >= 1 ? matched_frame(self, args[0], &plan) : NULL;
@@ -931,7 +948,7 @@ Monitor_on_yield(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-Monitor_on_resume(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
+monitor_on_resume(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
 {
     /* PY_RESUME (local) and PY_THROW (global: generators resumed by throw() or close()). */
     PyObject *plan;
@@ -941,6 +958,23 @@ Monitor_on_resume(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
     }
     return monitor_done(self, PyObject_CallOneArg(self->resume, (PyObject *)frame));
 }
+
+/* sys.monitoring does not hold a reference to a callback while calling it: another thread's stop()
+ * can unregister (and so free) the bound method, and the Monitor with it, while this thread is in
+ * Python code called from here.  Each callback keeps its Monitor alive for its own duration. */
+#define KEEP_ALIVE(name)                                                                   \
+    static PyObject *Monitor_##name(Monitor *self, PyObject *const *args, Py_ssize_t nargs) \
+    {                                                                                      \
+        Py_INCREF(self);                                                                   \
+        PyObject *result = monitor_##name(self, args, nargs);                              \
+        Py_DECREF(self);                                                                   \
+        return result;                                                                     \
+    }
+KEEP_ALIVE(on_start)
+KEEP_ALIVE(on_return)
+KEEP_ALIVE(on_unwind)
+KEEP_ALIVE(on_yield)
+KEEP_ALIVE(on_resume)
 
 static PyMethodDef Monitor_methods[] = {
     {"on_start", (PyCFunction)(void (*)(void))Monitor_on_start, METH_FASTCALL, "PY_START callback"},

@@ -60,10 +60,139 @@ def test_generator_is_one_activity_from_start_to_end(tmp_path: Path, engine: str
     assert acts[generator[0]]["status"] == "completed"
 
 
-def test_abandoned_generator_is_closed(tmp_path: Path, engine: str) -> None:
-    _, acts = capture(tmp_path, engine, "g = numbers(5)\nnext(g)\ndel g")
+@pytest.mark.parametrize("how", ["del g", "g.close()"])
+def test_generator_closed_early_is_completed(tmp_path: Path, engine: str, how: str) -> None:
+    """Closing a generator (explicitly or by dropping it) ends its activity: completed, not left open."""
+    _, acts = capture(tmp_path, engine, f"g = numbers(5)\nnext(g)\n{how}\nkeep(1)")
     generator = [a for a in acts.values() if a["name"].endswith("numbers")]
-    assert len(generator) == 1 and generator[0]["status"] in ("completed", "incomplete")
+    assert len(generator) == 1 and generator[0]["status"] == "completed"
+    kept = [a for a in acts.values() if a["name"].endswith("keep")]
+    assert kept[0]["parent"] is None  # the closed generator is not left on the stack
+
+
+GENERATORS = """
+def leaf(x):
+    return x
+
+
+def tolerant(n):
+    for i in range(n):
+        try:
+            yield i
+        except ValueError:
+            leaf(-1)
+
+
+def plain(n):
+    for i in range(n):
+        yield i
+"""
+
+
+def capture_module(tmp_path: Path, engine: str, module: str, body: str, name: str = "mod"):
+    (tmp_path / f"{name}.py").write_text(module)
+    (tmp_path / "main.py").write_text(body + "\n")
+    result = run_autoprov(["main.py"], tmp_path, engine=engine, options=["--match", f"{name}:*"],
+                          env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    return result, result.activities()
+
+
+def test_calls_after_throw_keep_their_generator_as_parent(tmp_path: Path, engine: str) -> None:
+    body = "import mod\ng = mod.tolerant(3)\nnext(g)\nprint(g.throw(ValueError))\nnext(g)\ng.close()\nmod.leaf(9)"
+    result, acts = capture_module(tmp_path, engine, GENERATORS, body)
+    assert result.stdout == "1\n"
+    (generator,) = [i for i, a in acts.items() if a["name"] == "mod.tolerant"]
+    leaves = [a for a in acts.values() if a["name"] == "mod.leaf"]
+    assert [a["params"]["x"] for a in leaves] == [-1, 9]
+    assert leaves[0]["parent"] == generator and leaves[1]["parent"] is None
+    assert acts[generator]["status"] == "completed"
+
+
+def test_exception_thrown_into_a_generator_fails_it(tmp_path: Path, engine: str) -> None:
+    body = "import mod\ng = mod.plain(3)\nnext(g)\ntry:\n    g.throw(KeyError('k'))\nexcept KeyError:\n    pass\nmod.leaf(1)"
+    _, acts = capture_module(tmp_path, engine, GENERATORS, body)
+    (generator,) = [a for a in acts.values() if a["name"] == "mod.plain"]
+    # a profile function is never told the exception; 3.11 does not pass it on throw() either,
+    # so setprofile there records the generator as closed (documented in engine/setprofile.py)
+    expected = "completed" if engine == "setprofile" and sys.version_info < (3, 12) else "failed"
+    assert generator["status"] == expected
+    (leaf,) = [a for a in acts.values() if a["name"] == "mod.leaf"]
+    assert leaf["parent"] is None
+
+
+def test_redefined_function_gets_its_own_decision(tmp_path: Path, engine: str) -> None:
+    """importlib.reload (or a notebook cell run again) makes new code objects with the same name and
+    first line: each call is one completed top-level activity, none nested in a call of the old code."""
+    module = "def work(x):\n    return x + 1\n"
+    body = "import importlib, mod\nmod.work(1)\nimportlib.reload(mod)\nmod.work(2)\nmod.work(3)\nimportlib.reload(mod)\nmod.work(4)"
+    _, acts = capture_module(tmp_path, engine, module, body)
+    works = [a for a in acts.values() if a["name"] == "mod.work"]
+    assert [a["params"]["x"] for a in works] == [1, 2, 3, 4]
+    assert all(a["parent"] is None and a["status"] == "completed" for a in works)
+
+
+MISSED_RETURN = {
+    # each switches the engine off inside b() so that b's return is not seen, then back on
+    "monitoring": ("import sys\ntool = next(i for i in range(6) if sys.monitoring.get_tool(i) == 'autoprov')\n"
+                   "def off():\n    sys.monitoring.set_local_events(tool, b.__code__, 0)\n"
+                   "def on():\n    pass\n"),
+    "settrace": "import sys\nsaved = []\ndef off():\n    saved.append(sys.gettrace())\n    sys.settrace(None)\n"
+                "def on():\n    sys.settrace(saved.pop())\n",
+    "setprofile": "import sys\nsaved = []\ndef off():\n    saved.append(sys.getprofile())\n    sys.setprofile(None)\n"
+                  "def on():\n    sys.setprofile(saved.pop())\n",
+}
+
+
+def test_a_missed_return_does_not_corrupt_the_stack(tmp_path: Path, engine: str) -> None:
+    module = MISSED_RETURN[engine] + "def a():\n    return 1\ndef b():\n    off()\n    return 2\ndef c():\n    return a()\n"
+    body = "import mod\nmod.a()\nmod.b()\nmod.on()\nmod.c()\nmod.a()"
+    _, acts = capture_module(tmp_path, engine, module, body)
+    calls = [(i, a["name"].removeprefix("mod."), a["parent"], a["status"]) for i, a in acts.items()]
+    named = {name: (i, parent, status) for i, name, parent, status in calls if name in ("b", "c")}
+    assert named["b"][2] == "incomplete"  # its end was never seen
+    assert named["c"][1] is None and named["c"][2] == "completed"  # not a child of b
+    inner_a = [parent for _, name, parent, _ in calls if name == "a"]
+    assert inner_a == [None, named["c"][0], None]
+
+
+def test_stop_is_safe_while_threads_meet_new_code(tmp_path: Path, engine: str) -> None:
+    """Captures starting and stopping while other threads keep defining and calling new functions:
+    nothing autoprov does reaches those threads as an exception."""
+    body = "\n".join([
+        "import threading, autoprov",
+        "done = threading.Event()",
+        "errors = []",
+        "def worker(n):",
+        "    i = 0",
+        "    while not done.is_set():",
+        "        space = {'__name__': '__main__'}",
+        "        exec(f'def f{n}_{i}(x):\\n    return x + 1\\n', space)",
+        "        try:",
+        "            space[f'f{n}_{i}'](i)",
+        "        except BaseException as error:",
+        "            errors.append(repr(error))",
+        "        i += 1",
+        "threads = []",
+        "for round in range(6):",
+        f"    with autoprov.capture(engine={engine!r}, match=['__main__:*'], formats='json', graphs='none', quiet=True):",
+        "        if not threads:",
+        "            threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]",
+        "            for thread in threads:",
+        "                thread.start()",
+        "        sum(range(20000))",
+        "done.set()",
+        "for thread in threads:",
+        "    thread.join()",
+        "print('errors', errors[:3])",
+    ])
+    (tmp_path / "main.py").write_text(body + "\n")
+    from conftest import run_plain
+
+    result = run_plain(["main.py"], tmp_path, env={"AUTOPROV_STORE": str(tmp_path / "store")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "errors []\n"
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
 
 
 def test_coroutine_is_one_activity(tmp_path: Path, engine: str) -> None:

@@ -185,7 +185,7 @@ class FrameDecisions:
             if opcode in RETURN_OPCODES:
                 unwinding = False
             elif opcode in YIELD_OPCODES and frame.f_code.co_flags & GENERATOR_FLAGS:
-                unwinding = error is not None and not handled
+                unwinding = error is not None and not handled and value is None  # an unwind has no value
             else:
                 unwinding = True
         if unwinding:
