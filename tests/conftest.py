@@ -29,7 +29,7 @@ ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12
 # Both cores (autoprov.engine.core) run the engine, file-event and runner tests: every test of
 # these modules runs once with AUTOPROV_CORE=native and once with AUTOPROV_CORE=pure.
 CORES = ["native", "pure"]
-CORE_MODULES = {"test_engines", "test_files", "test_runner", "test_native"}
+CORE_MODULES = {"test_engines", "test_files", "test_runner"}
 
 
 @dataclass
