@@ -28,10 +28,11 @@ class Sample:
 
 @dataclass(frozen=True)
 class Variant:
-    """One way to run a case's workload: ``plain``, an autoprov engine, or ``cProfile``."""
+    """One way to run a case's workload: an autoprov engine on a core, a reference tool, a floor."""
 
     name: str
     prefix: tuple[str, ...]  # arguments between the interpreter and the script
+    env: tuple[tuple[str, str], ...] = ()  # environment added for this variant (AUTOPROV_CORE, ...)
 
 
 class ChildFailed(RuntimeError):
@@ -126,7 +127,7 @@ def interleaved(
     for _ in range(rounds):
         pending: list[tuple[Variant, Sample]] = []
         for variant in variants:
-            sample, out = run_child([python, *variant.prefix, *script], cwd, env, capture=check_output)
+            sample, out = run_child([python, *variant.prefix, *script], cwd, {**env, **dict(variant.env)}, capture=check_output)
             if check_output and out != reference:
                 raise ChildFailed(f"{variant.name}: stdout differs from the plain run for {script}")
             pending.append((variant, sample))

@@ -15,14 +15,21 @@ def _verdict(value: float | None, limit: float | None) -> str:
     return f"<= {limit:g}: {'met' if value <= limit else 'MISSED'}"
 
 
+def _split(name: str) -> tuple[str, str]:
+    """'monitoring/native' -> ('monitoring', 'native'); a reference or floor has no core."""
+    engine, _, core = name.partition("/")
+    return engine, core or "-"
+
+
 def _subprocess_rows(case: dict[str, Any]) -> list[str]:
     rows = []
     plain = case["plain_wall_s"]
     for name, summary in case["variants"].items():
+        engine, core = _split(name)
         rows.append(
-            f"| {case['name']} | {name} | {_ratio(summary['wall'])} | {_ratio(summary['cpu'])} | "
+            f"| {case['name']} | {engine} | {core} | {_ratio(summary['wall'])} | {_ratio(summary['cpu'])} | "
             f"{summary['rss']['median']:.2f}x | {plain['median']:.2f} s | {summary['pairs']} | "
-            f"{_verdict(summary['wall']['median'], summary.get('target'))} |"
+            f"{_verdict(summary['cpu']['median'], summary.get('target'))} |"
         )
     return rows
 
@@ -33,30 +40,32 @@ def format_table(result: dict[str, Any]) -> str:
         f"autoprov benchmarks: Python {meta['python']} ({meta['mode']}), {meta['cpus']} CPUs, "
         f"load {meta['load_before']} -> {meta['load_after']}, autoprov {meta['commit']}, filter: {meta['filter']}",
         "",
-        "| case | variant | wall ratio median (min-max) | CPU ratio median (min-max) | peak RSS | plain wall | pairs | target |",
-        "|---|---|---|---|---|---|---|---|",
+        f"`uptime` before: {meta.get('uptime', '?')}; after: {meta.get('uptime_after', '?')}",
+        "",
+        "| case | variant | core | wall ratio median (min-max) | CPU ratio median (min-max) | peak RSS | plain wall | pairs | target (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for case in result["subprocess"]:
-        lines += _subprocess_rows(case) if "variants" in case else [f"| {case['name']} | - | {case['skipped']} | | | | | |"]
+        lines += _subprocess_rows(case) if "variants" in case else [f"| {case['name']} | - | - | {case['skipped']} | | | | | |"]
     if result.get("unmatched_inprocess"):
-        lines += ["", "| unmatched calls, in process (no start-up) | engine | time ratio median (min-max) | target |", "|---|---|---|---|"]
+        lines += ["", "| unmatched calls, in process (no start-up) | engine | core | time ratio median (min-max) | target |", "|---|---|---|---|---|"]
         for name, u in result["unmatched_inprocess"].items():
-            lines.append(f"| {u['calls']} calls of add(a, b) | {name} | {u['ratio']:.3f}x ({u['min']:.2f}-{u['max']:.2f}) | "
+            lines.append(f"| {u['calls']} calls of add(a, b) | {' | '.join(_split(name))} | {u['ratio']:.3f}x ({u['min']:.2f}-{u['max']:.2f}) | "
                          f"{_verdict(u['ratio'], u.get('target'))} |")
     if result.get("startup"):
-        lines += ["", "| start-up (empty script) | engine | ms added median (min-max) | target |", "|---|---|---|---|"]
+        lines += ["", "| start-up (empty script) | engine | core | ms added median (min-max) | target |", "|---|---|---|---|---|"]
         for name, added in result["startup"].items():
-            lines.append(f"| python -m autoprov | {name} | {added['median']:.0f} ({added['min']:.0f}-{added['max']:.0f}) | "
+            lines.append(f"| python -m autoprov | {' | '.join(_split(name))} | {added['median']:.0f} ({added['min']:.0f}-{added['max']:.0f}) | "
                          f"{_verdict(added['median'], added.get('target'))} |")
     if result.get("hashing"):
-        lines += ["", "| large file | engine | MB | MB/s hashed (from added wall time) |", "|---|---|---|---|"]
+        lines += ["", "| large file | engine | core | MB | MB/s hashed (from added wall time) |", "|---|---|---|---|---|"]
         for name, rate in result["hashing"]["throughput_mb_s"].items():
-            lines.append(f"| read once | {name} | {result['hashing']['size_mb']} | {rate:.0f} |")
+            lines.append(f"| read once | {' | '.join(_split(name))} | {result['hashing']['size_mb']} | {rate:.0f} |")
     if result.get("matched"):
-        lines += ["", "| matched calls (3 parameters) | engine | us per activity, hot path | us with log thread | bytes per event | events per call | target |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["", "| matched calls (3 parameters) | engine | core | us per activity, hot path | us with log thread | bytes per event | events per call | target |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, m in result["matched"].items():
-            lines.append(f"| {m['calls']} calls | {name} | {m['hot_path_us']:.2f} | {m['with_log_us']:.2f} | "
+            lines.append(f"| {m['calls']} calls | {' | '.join(_split(name))} | {m['hot_path_us']:.2f} | {m['with_log_us']:.2f} | "
                          f"{m['bytes_per_event']:.0f} | {m['events_per_call']:.1f} | {_verdict(m['hot_path_us'], m.get('target'))} |")
     if result.get("export"):
         export = result["export"]

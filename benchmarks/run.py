@@ -28,6 +28,7 @@ from harness import ChildFailed, Variant, interleaved, run_child  # noqa: E402
 from report import format_table  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+FLOORS = Path(__file__).resolve().parent / "floors"
 GROUPS = ("real", "unmatched", "files", "startup", "matched", "export")
 EXPORTER_MISSING = "exporter not available"
 
@@ -42,7 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--commit", default=None, metavar="REV",
                         help="benchmark autoprov as committed at REV (a snapshot), not the working tree, which may change during a long run")
     parser.add_argument("--all-engines", action="store_true",
-                        help="also time setprofile on the real analyses (skipped by default: ~4x, and only used when settrace is taken)")
+                        help="also time setprofile (and settrace on 3.12) on the real analyses (skipped by default: "
+                             "only used when settrace, or sys.monitoring, is taken)")
+    parser.add_argument("--cores", default=",".join(cases.CORES), help="comma list of autoprov cores to time: native,pure")
     return parser.parse_args(argv)
 
 
@@ -60,8 +63,9 @@ def child_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def snapshot(revision: str, into: Path) -> str:
-    """Extract autoprov and its shipped filters as committed at ``revision``; returns the short hash.
+def snapshot(revision: str, into: Path, python: str) -> str:
+    """Extract autoprov and its shipped filters as committed at ``revision`` and build its native
+    core there with ``python``; returns the short hash.
 
     Children then import this copy through PYTHONPATH, which comes before the editable install's
     finder, so edits made to the working tree while the benchmark runs change nothing measured.
@@ -72,6 +76,12 @@ def snapshot(revision: str, into: Path) -> str:
     archive = subprocess.run(["git", "archive", commit, "autoprov", "filters"], cwd=cases.REPO, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
     (into / "autoprov" / "shipped_filters").symlink_to(into / "filters")  # as pyproject's package-dir maps it
+    source = into / "autoprov" / "_native.c"
+    if source.exists():  # the snapshot's own native core, not the working tree's build
+        build = ("import sysconfig, sys; from setuptools import Extension, Distribution; "
+                 "d = Distribution({'ext_modules': [Extension('autoprov._native', ['autoprov/_native.c'], extra_compile_args=['-O2'])]}); "
+                 "c = d.get_command_obj('build_ext'); c.inplace = True; d.run_command('build_ext')")
+        subprocess.run([python, "-c", build], cwd=into, check=True, capture_output=True)
     return commit
 
 
@@ -98,9 +108,12 @@ class Bench:
         self.env = child_env(self.tmp)
         self.commit = git_commit()
         if options.commit:
-            self.commit = snapshot(options.commit, self.tmp / "source") + " (snapshot)"
+            self.commit = snapshot(options.commit, self.tmp / "source", self.python) + " (snapshot)"
             self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.tmp / "source"), self.env.get("PYTHONPATH")]))
         self.fallback = self.version < (3, 12)
+        self.cores = [core for core in options.cores.split(",") if core]
+        self.floors = self.build_floors()
+        self.viztracer = self.has_module("viztracer")
         version = ".".join(map(str, self.version))
         self.output = Path(options.output) if options.output else (
             RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-py{version}-{self.mode}.json")
@@ -108,8 +121,35 @@ class Bench:
     def size(self, pair: tuple[Any, Any]) -> Any:
         return pair[1] if self.options.smoke else pair[0]
 
-    def autoprov_variant(self, engine: str) -> Variant:
-        return Variant(engine, ("-m", "autoprov", "--engine", engine, "--quiet"))
+    def autoprov_variant(self, engine: str, core: str) -> Variant:
+        return Variant(f"{engine}/{core}", ("-m", "autoprov", "--engine", engine, "--quiet"), (("AUTOPROV_CORE", core),))
+
+    def autoprov_variants(self, engines: list[str]) -> list[Variant]:
+        return [self.autoprov_variant(engine, core) for engine in engines for core in self.cores]
+
+    def has_module(self, name: str) -> bool:
+        done = subprocess.run([self.python, "-c", f"import {name}"], capture_output=True)
+        return done.returncode == 0
+
+    def build_floors(self) -> Path | None:
+        """Compile the bare-mechanism extension for the benchmarked interpreter (None: no compiler)."""
+        done = subprocess.run([self.python, str(FLOORS / "build.py"), str(self.tmp / "floors")], capture_output=True, text=True)
+        return Path(done.stdout.strip()) if done.returncode == 0 else None
+
+    def reference_variants(self) -> list[Variant]:
+        """What a user would pick instead (cProfile, viztracer) and the floors: the bare mechanisms
+        autoprov's engines stand on, without any autoprov code."""
+        variants = [Variant("cProfile", ("-m", "cProfile", "-o", os.devnull))]
+        if self.viztracer:
+            variants.append(Variant("viztracer", ("-m", "viztracer", "--quiet", "-o", str(self.tmp / "viztracer.json"))))
+        runner = str(FLOORS / "run.py")
+        if self.floors is not None:
+            path = (("PYTHONPATH", os.pathsep.join(filter(None, [str(self.floors), self.env.get("PYTHONPATH")]))),)
+            variants.append(Variant("floor: C audit hook", (runner, "caudit"), path))
+            variants.append(Variant("floor: empty C trace function", (runner, "ctrace"), path))
+        if not self.fallback:
+            variants.append(Variant("floor: monitoring DISABLE", (runner, "monitoring")))
+        return variants
 
     # -- subprocess cases ----------------------------------------------------------------------
 
@@ -118,10 +158,10 @@ class Bench:
             return {"name": case.name, "group": case.group, "skipped": "not in the smoke run (about 10 s per run)"}
         engines = self.engines
         if case.group == "real analyses":
-            engines = engines[:1] if self.options.smoke else [e for e in engines if e != "setprofile" or self.options.all_engines]
-        variants = [self.autoprov_variant(engine) for engine in engines]
+            engines = engines[:1] if self.options.smoke or not self.options.all_engines else engines
+        variants = self.autoprov_variants(engines)
         if case.cprofile and not self.options.smoke:
-            variants.append(Variant("cProfile", ("-m", "cProfile", "-o", os.devnull)))
+            variants += self.reference_variants()
         args = case.smoke_args if self.options.smoke else case.args
         args = tuple(a.format(tmp=self.tmp, large=large) for a in args)
         ratios, plains = interleaved(self.python, [str(cases.REPO / case.script), *args], variants, self.rounds,
@@ -143,23 +183,29 @@ class Bench:
         return result
 
     def target(self, key: str, variant: str) -> float | None:
+        """The target of a variant: the default engine on the native core (the pure core's bar is
+        the earlier table, see docs/performance.md)."""
         targets = cases.TARGETS.get(key)
         if not isinstance(targets, dict):
             return None
-        if variant == "monitoring":
+        engine, _, core = variant.partition("/")
+        if core != "native":
+            return None
+        if engine == "monitoring":
             return targets.get("monitoring")
-        if self.fallback and variant == self.engines[0]:
+        if self.fallback and engine == self.engines[0]:
             return targets.get("fallback")
         return None
 
     def startup(self) -> dict[str, Any]:
-        variants = [self.autoprov_variant(engine) for engine in self.engines]
+        variants = self.autoprov_variants(self.engines)
         ratios, _ = interleaved(self.python, [str(cases.REPO / cases.STARTUP.script)], variants,
                                 cases.STARTUP_ROUNDS[self.mode], cases.REPO, self.env)
         added = {}
         for name, ratio in ratios.items():
             added[name] = {key: value * 1000 for key, value in _stats(ratio.added_wall).items()}
-            added[name]["target"] = cases.TARGETS["startup_ms"]
+            if name.endswith("/native"):
+                added[name]["target"] = cases.TARGETS["startup_ms"]
         return added
 
     # -- in-process and export cases ----------------------------------------------------------
@@ -167,27 +213,30 @@ class Bench:
     def matched(self) -> dict[str, Any]:
         calls = self.size(cases.MATCHED_CALLS)
         results = {}
-        for engine in self.engines:
+        for variant in self.autoprov_variants(self.engines):
+            engine = variant.name.partition("/")[0]
             runs = []
             for _ in range(cases.MATCHED_REPEATS[self.mode]):
                 _, out = run_child([self.python, str(cases.WORKLOADS / "matched_calls.py"), engine, str(calls)],
-                                   cases.REPO, self.env, capture=True)
+                                   cases.REPO, {**self.env, **dict(variant.env)}, capture=True)
                 runs.append(json.loads(out))
             merged = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
             merged["repeats"] = len(runs)
-            merged["target"] = cases.TARGETS["matched_us"]
-            results[engine] = merged
+            if variant.name == "monitoring/native":
+                merged["target"] = cases.TARGETS["matched_us"]
+            results[variant.name] = merged
         return results
 
     def unmatched_inprocess(self) -> dict[str, Any]:
         calls = self.size(cases.UNMATCHED_INPROCESS_CALLS)
         results = {}
-        for engine in self.engines:
+        for variant in self.autoprov_variants(self.engines):
+            engine = variant.name.partition("/")[0]
             _, out = run_child([self.python, str(cases.WORKLOADS / "unmatched_inprocess.py"), engine, str(calls), str(self.rounds)],
-                               cases.REPO, self.env, capture=True)
-            results[engine] = json.loads(out)
-            if engine == "monitoring":
-                results[engine]["target"] = cases.TARGETS["unmatched"]["monitoring"]
+                               cases.REPO, {**self.env, **dict(variant.env)}, capture=True)
+            results[variant.name] = json.loads(out)
+            if variant.name == "monitoring/native":
+                results[variant.name]["target"] = cases.TARGETS["unmatched"]["monitoring"]
         return results
 
     def large_file(self) -> Path:
@@ -257,6 +306,7 @@ class Bench:
             _progress("export")
             result["export"] = self.export()
         result["meta"]["load_after"] = _load()
+        result["meta"]["uptime_after"] = _uptime()
         result["meta"]["seconds"] = round(time.perf_counter() - started, 1)
         result["table"] = format_table(result)
         self.save(result)
@@ -284,6 +334,8 @@ class Bench:
             "mode": self.mode,
             "rounds": self.rounds,
             "engines": self.engines,
+            "cores": self.cores,
+            "uptime": _uptime(),
             "filter": self.filter_note,
             "commit": self.commit,
             "cpus": os.cpu_count(),
@@ -294,6 +346,12 @@ class Bench:
 
 def _stats(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _uptime() -> str:
+    """What `uptime` says (the load others put on this shared machine), stated with every result."""
+    done = subprocess.run(["uptime"], capture_output=True, text=True)
+    return done.stdout.strip()
 
 
 def _load() -> str:

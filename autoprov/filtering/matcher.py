@@ -8,7 +8,6 @@ object only tries the handful of patterns that name its module.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from types import CodeType
 from typing import Any, TextIO
@@ -64,7 +63,7 @@ class FilterMatcher:
             return None
         if self.debug:
             self._say(f"activity {module}.{qualname} ({entry.origin}: {detail})")
-        return dataclasses.replace(entry.rule, name=f"{module}.{qualname}")
+        return entry.rule._replace(name=f"{module}.{qualname}")
 
     def explain(self, code: CodeType, module_globals: dict[str, Any]) -> str:
         module = module_of(module_globals)

@@ -12,13 +12,13 @@ The YAML filter language (``autoprov.filtering``) compiles into these objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import CodeType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class EntitySpec:
+# NamedTuples, not frozen dataclasses: importing ``dataclasses`` (with ``inspect``) was the largest
+# single item of autoprov's start-up (~10 ms), and creating a NamedTuple class costs less.
+class EntitySpec(NamedTuple):
     """One entity an activity uses or generates.
 
     ``source`` names where the object is: an argument name, ``"return"``, ``"self"`` or a dotted
@@ -39,8 +39,7 @@ class EntitySpec:
     index: str | None = None
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """How calls of one matched function are recorded (an IVOA ActivityDescription, compiled)."""
 
     name: str
@@ -53,7 +52,7 @@ class Rule:
     # Dotted paths read when the call returns ("return.total_stat", "self.fit_result", "datasets.models"):
     # results a referee asks about, such as fitted parameters, recorded as parameters of the activity.
     result_parameters: tuple[str, ...] = ()
-    description: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    description: dict[str, Any] = {}  # noqa: RUF012 - shared empty default, never mutated
 
 
 class Matcher(Protocol):
