@@ -15,32 +15,39 @@ $(PY): pyproject.toml
 	echo "using $$interp"; \
 	$$interp -m venv $(VENV) && \
 	$(PY) -m pip install -q --upgrade pip && \
-	$(PY) -m pip install -q -e '.[gammapy,test]' && touch $(PY)
+	$(PY) -m pip install -q -e '.[gammapy,test]' && touch $(PY) $(NATIVE)
 
-venv: $(PY)
+# The native core (autoprov._native) is compiled by pip install -e (setup.py); built again when its
+# source changes.  Without a compiler the install still succeeds and autoprov runs pure.
+NATIVE := $(VENV)/.autoprov-native-built
+$(NATIVE): $(PY) autoprov/_native.c setup.py
+	$(PY) -m pip install -q --no-deps -e . && touch $(NATIVE)
+
+venv: $(PY) $(NATIVE)
 
 # The full suite on Python 3.12 (monitoring and fallback engines), then again on Python 3.11
 # (fallback engines).  REQUIRE_PY311=1 (set by CI) makes a missing 3.11 an error.
-test: $(PY)
+test: $(PY) $(NATIVE)
 	$(PY) -m pytest -q
 	@if interp=$$(bash tools/find-python.sh 3.11 --exact 2>/dev/null); then \
 		$(MAKE) --no-print-directory VENV=.venv311 PYTHON_MIN=3.11 PYTHON_EXACT=--exact test-one; \
 	elif [ -n "$${REQUIRE_PY311:-}" ]; then echo "error: Python 3.11 not found (pyenv install 3.11)"; exit 1; \
 	else echo "note: no Python 3.11 found; the fallback engines were tested on $$($(PY) -V) only"; fi
 
-test-one: $(PY)
+test-one: $(PY) $(NATIVE)
 	$(PY) -m pytest -q
 
-test-fast: $(PY)
+test-fast: $(PY) $(NATIVE)
 	$(PY) -m pytest -q -m "not slow"
 
 demo: $(PY)
 	bash tools/demo.sh $(PY)
 
-bench: $(PY)
+bench: $(PY) $(NATIVE)
+	$(PY) -m pip install -q 'viztracer>=1.0'  # the bench extra, without reinstalling autoprov
 	$(PY) benchmarks/run.py
 
-bench-smoke: $(PY)
+bench-smoke: $(PY) $(NATIVE)
 	$(PY) benchmarks/run.py --smoke
 
 clean:
