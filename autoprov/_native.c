@@ -57,6 +57,21 @@ frame_globals(PyFrameObject *frame)
 #endif
 }
 
+/* Call a Python callable with 2 or 3 positional arguments without building a tuple. */
+static inline PyObject *
+call2(PyObject *callable, PyObject *a, PyObject *b)
+{
+    PyObject *args[2] = {a, b};
+    return PyObject_Vectorcall(callable, args, 2, NULL);
+}
+
+static inline PyObject *
+call3(PyObject *callable, PyObject *a, PyObject *b, PyObject *c)
+{
+    PyObject *args[3] = {a, b, c};
+    return PyObject_Vectorcall(callable, args, 3, NULL);
+}
+
 /* Hand an Exception in flight to fault(component, error); let other BaseExceptions through.
  * Returns 0 when the error was absorbed, -1 when it must propagate (still set). */
 static int
@@ -117,7 +132,7 @@ audit_hook(const char *event, PyObject *args, void *unused)
         const char *name = audit_names[i];
         if (name[0] == event[0] && strcmp(name, event) == 0) {
             Py_INCREF(handler);
-            PyObject *result = PyObject_CallFunctionObjArgs(handler, audit_strings[i], args, NULL);
+            PyObject *result = call2(handler, audit_strings[i], args);
             Py_DECREF(handler);
             if (result == NULL) {
                 /* the handler reports its own faults; whatever still escapes it is dropped,
@@ -485,7 +500,7 @@ decide_frame(Decisions *d, PyFrameObject *frame, PyCodeObject *code, int *module
             return plan;
         }
     }
-    PyObject *decided = PyObject_CallFunctionObjArgs(d->decide_code, (PyObject *)code, globals, NULL);
+    PyObject *decided = call2(d->decide_code, (PyObject *)code, globals);
     if (decided == NULL) {
         return NULL;
     }
@@ -606,7 +621,7 @@ frame_event(FrameTracer *self, PyFrameObject *frame, int what, PyObject *arg)
         if (plan == Py_None) {
             return 0;
         }
-        result = PyObject_CallFunctionObjArgs(self->started, plan, (PyObject *)frame, arg, NULL);
+        result = call3(self->started, plan, (PyObject *)frame, arg != NULL ? arg : Py_None);
     }
     else if (what == PyTrace_RETURN) {
         PyObject *plan = codemap_lookup(self->d.plans, (PyObject *)frame_code(frame));
@@ -616,8 +631,7 @@ frame_event(FrameTracer *self, PyFrameObject *frame, int what, PyObject *arg)
         /* arg is NULL when an exception unwinds the frame before 3.12; 3.12's legacy tracing passes
          * None for both, and then Python tells them apart (unwinding passed as None: unknown) */
         PyObject *unwinding = arg == NULL ? Py_True : (PY_VERSION_HEX >= 0x030C0000 ? Py_None : Py_False);
-        result = PyObject_CallFunctionObjArgs(self->returned, (PyObject *)frame, arg != NULL ? arg : Py_None,
-                                              unwinding, NULL);
+        result = call3(self->returned, (PyObject *)frame, arg != NULL ? arg : Py_None, unwinding);
     }
     else if (what == PyTrace_EXCEPTION) {
         PyObject *plan = codemap_lookup(self->d.plans, (PyObject *)frame_code(frame));
@@ -910,7 +924,7 @@ monitor_on_start(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
     if (plan == Py_None) {
         return Py_NewRef(self->disable);
     }
-    return monitor_done(self, PyObject_CallFunctionObjArgs(self->enter, plan, (PyObject *)frame, NULL));
+    return monitor_done(self, call2(self->enter, plan, (PyObject *)frame));
 }
 
 static PyObject *
@@ -921,7 +935,7 @@ monitor_on_return(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
     if (frame == NULL) {
         Py_RETURN_NONE;
     }
-    return monitor_done(self, PyObject_CallFunctionObjArgs(self->leave, (PyObject *)frame, args[2], Py_None, NULL));
+    return monitor_done(self, call3(self->leave, (PyObject *)frame, args[2], Py_None));
 }
 
 static PyObject *
@@ -933,7 +947,7 @@ monitor_on_unwind(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
     if (frame == NULL) {
         Py_RETURN_NONE;
     }
-    return monitor_done(self, PyObject_CallFunctionObjArgs(self->leave, (PyObject *)frame, Py_None, args[2], NULL));
+    return monitor_done(self, call3(self->leave, (PyObject *)frame, Py_None, args[2]));
 }
 
 static PyObject *

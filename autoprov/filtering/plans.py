@@ -89,7 +89,7 @@ class Plan:
 
     __slots__ = (
         "rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets",
-        "generated_args", "generator",
+        "generated_args", "generator", "results",
     )
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
@@ -116,6 +116,7 @@ class Plan:
         sources.discard("return")
         self.generated_args = tuple(self.argnames[0] if name == "self" and self.bound else name for name in sorted(sources))
         self.generator = bool(code.co_flags & CO_GENERATOR_FLAGS)  # suspends and resumes
+        self.results = bool(rule.result_parameters)  # values to read at return
 
 
 class Planner:
