@@ -78,10 +78,8 @@ def snapshot(revision: str, into: Path, python: str) -> str:
     (into / "autoprov" / "shipped_filters").symlink_to(into / "filters")  # as pyproject's package-dir maps it
     source = into / "autoprov" / "_native.c"
     if source.exists():  # the snapshot's own native core, not the working tree's build
-        build = ("import sysconfig, sys; from setuptools import Extension, Distribution; "
-                 "d = Distribution({'ext_modules': [Extension('autoprov._native', ['autoprov/_native.c'], extra_compile_args=['-O2'])]}); "
-                 "c = d.get_command_obj('build_ext'); c.inplace = True; d.run_command('build_ext')")
-        subprocess.run([python, "-c", build], cwd=into, check=True, capture_output=True)
+        subprocess.run([python, str(FLOORS / "build.py"), str(into), str(source), "autoprov/_native"], check=True,
+                       capture_output=True)
     return commit
 
 
@@ -106,6 +104,10 @@ class Bench:
         self.filter_note = "default (filters/gammapy.yaml)"  # the shipped filter, as users run it
         self.tmp = Path(tempfile.mkdtemp(prefix="autoprov-bench-"))
         self.env = child_env(self.tmp)
+        # children run outside the repository: `python -m autoprov` puts its working directory first
+        # on sys.path, which would import the working tree instead of a --commit snapshot
+        self.workdir = self.tmp / "work"
+        self.workdir.mkdir()
         self.commit = git_commit()
         if options.commit:
             self.commit = snapshot(options.commit, self.tmp / "source", self.python) + " (snapshot)"
@@ -165,7 +167,7 @@ class Bench:
         args = case.smoke_args if self.options.smoke else case.args
         args = tuple(a.format(tmp=self.tmp, large=large) for a in args)
         ratios, plains = interleaved(self.python, [str(cases.REPO / case.script), *args], variants, self.rounds,
-                                     cases.REPO, self.env, check_output=case.check_output)
+                                     self.workdir, self.env, check_output=case.check_output)
         result: dict[str, Any] = {
             "name": case.name,
             "group": case.group,
@@ -200,7 +202,7 @@ class Bench:
     def startup(self) -> dict[str, Any]:
         variants = self.autoprov_variants(self.engines)
         ratios, _ = interleaved(self.python, [str(cases.REPO / cases.STARTUP.script)], variants,
-                                cases.STARTUP_ROUNDS[self.mode], cases.REPO, self.env)
+                                cases.STARTUP_ROUNDS[self.mode], self.workdir, self.env)
         added = {}
         for name, ratio in ratios.items():
             added[name] = {key: value * 1000 for key, value in _stats(ratio.added_wall).items()}
@@ -218,7 +220,7 @@ class Bench:
             runs = []
             for _ in range(cases.MATCHED_REPEATS[self.mode]):
                 _, out = run_child([self.python, str(cases.WORKLOADS / "matched_calls.py"), engine, str(calls)],
-                                   cases.REPO, {**self.env, **dict(variant.env)}, capture=True)
+                                   self.workdir, {**self.env, **dict(variant.env)}, capture=True)
                 runs.append(json.loads(out))
             merged = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
             merged["repeats"] = len(runs)
@@ -233,7 +235,7 @@ class Bench:
         for variant in self.autoprov_variants(self.engines):
             engine = variant.name.partition("/")[0]
             _, out = run_child([self.python, str(cases.WORKLOADS / "unmatched_inprocess.py"), engine, str(calls), str(self.rounds)],
-                               cases.REPO, {**self.env, **dict(variant.env)}, capture=True)
+                               self.workdir, {**self.env, **dict(variant.env)}, capture=True)
             results[variant.name] = json.loads(out)
             if variant.name == "monitoring/native":
                 results[variant.name]["target"] = cases.TARGETS["unmatched"]["monitoring"]
@@ -251,12 +253,12 @@ class Bench:
         activities = self.size(cases.EXPORT_ACTIVITIES)
         run_dir = self.tmp / "synthetic-run"
         run_child([self.python, str(Path(__file__).resolve().parent / "synthetic.py"), str(run_dir), str(activities)],
-                  cases.REPO, self.env)
+                  self.workdir, self.env)
         formats: dict[str, Any] = {}
         for fmt in cases.EXPORT_FORMATS:
             argv = [self.python, str(cases.WORKLOADS / "export_run.py"), str(run_dir), fmt, str(self.tmp / f"export.{fmt}")]
             try:
-                sample, out = run_child(argv, cases.REPO, self.env, capture=True)
+                sample, out = run_child(argv, self.workdir, self.env, capture=True)
             except ChildFailed as error:
                 text = str(error)
                 formats[fmt] = {"error": EXPORTER_MISSING if "exited with 3" in text else text.splitlines()[-1][:200]}
