@@ -69,14 +69,14 @@ def format_table(result: dict[str, Any]) -> str:
                          f"{m['bytes_per_event']:.0f} | {m['events_per_call']:.1f} | {_verdict(m['hot_path_us'], m.get('target'))} |")
     if result.get("export"):
         export = result["export"]
-        lines += ["", f"| export of a synthetic run | format | wall s | load s | peak RSS MB | output MB | target |", "|---|---|---|---|---|---|---|"]
+        lines += ["", f"| export of a synthetic run | format | wall s | CPU s | load s | peak RSS MB | output MB | target |", "|---|---|---|---|---|---|---|---|"]
         for fmt, e in export["formats"].items():
             if "error" in e:
-                lines.append(f"| {export['activities']} activities | {fmt} | {e['error']} | | | | |")
+                lines.append(f"| {export['activities']} activities | {fmt} | {e['error']} | | | | | |")
                 continue
             target = _verdict(e["wall_s"], e.get("target_s"))
             if e.get("target_rss_mb"):
                 target += f"; RSS {_verdict(e['peak_rss_mb'], e['target_rss_mb'])}"
-            lines.append(f"| {export['activities']} activities, {export['entities']} entities | {fmt} | {e['wall_s']:.2f} | "
+            lines.append(f"| {export['activities']} activities, {export['entities']} entities | {fmt} | {e['wall_s']:.2f} | {e['cpu_s']:.2f} | "
                          f"{e['load_s']:.2f} | {e['peak_rss_mb']:.0f} | {e['bytes'] / 2**20:.1f} | {target} |")
     return "\n".join(lines)

@@ -97,7 +97,7 @@ class Bench:
     def __init__(self, options: argparse.Namespace) -> None:
         self.options = options
         self.mode = "smoke" if options.smoke else "full"
-        self.python = options.python
+        self.python = os.path.abspath(options.python)  # children run in another directory
         self.version = interpreter_version(self.python)
         self.engines = cases.engines_for(self.version)
         self.rounds = options.rounds or cases.ROUNDS[self.mode]
