@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also time setprofile (and settrace on 3.12) on the real analyses (skipped by default: "
                              "only used when settrace, or sys.monitoring, is taken)")
     parser.add_argument("--cores", default=",".join(cases.CORES), help="comma list of autoprov cores to time: native,pure")
+    parser.add_argument("--cases", default=None, metavar="NAMES", help="comma list of case names to run (default: every case of the groups)")
+    parser.add_argument("--references", default="tools,floors", metavar="KINDS",
+                        help="beside autoprov on the real analyses: tools (cProfile, viztracer), floors (bare mechanisms), both or none")
     return parser.parse_args(argv)
 
 
@@ -141,14 +144,20 @@ class Bench:
     def reference_variants(self) -> list[Variant]:
         """What a user would pick instead (cProfile, viztracer) and the floors: the bare mechanisms
         autoprov's engines stand on, without any autoprov code."""
-        variants = [Variant("cProfile", ("-m", "cProfile", "-o", os.devnull))]
-        if self.viztracer:
-            variants.append(Variant("viztracer", ("-m", "viztracer", "--quiet", "-o", str(self.tmp / "viztracer.json"))))
+        kinds = set(self.options.references.split(","))
+        variants = []
+        if "tools" in kinds:
+            variants.append(Variant("cProfile", ("-m", "cProfile", "-o", os.devnull)))
+            if self.viztracer:
+                variants.append(Variant("viztracer", ("-m", "viztracer", "--quiet", "-o", str(self.tmp / "viztracer.json"))))
+        if "floors" not in kinds:
+            return variants
         runner = str(FLOORS / "run.py")
         if self.floors is not None:
             path = (("PYTHONPATH", os.pathsep.join(filter(None, [str(self.floors), self.env.get("PYTHONPATH")]))),)
             variants.append(Variant("floor: C audit hook", (runner, "caudit"), path))
-            variants.append(Variant("floor: empty C trace function", (runner, "ctrace"), path))
+            if self.fallback or self.options.all_engines:  # the settrace engine's floor
+                variants.append(Variant("floor: empty C trace function", (runner, "ctrace"), path))
         if not self.fallback:
             variants.append(Variant("floor: monitoring DISABLE", (runner, "monitoring")))
         return variants
@@ -289,6 +298,9 @@ class Bench:
         if "files" in only:
             selected += cases.FILES
             large = self.large_file()
+        if self.options.cases:
+            names = set(self.options.cases.split(","))
+            selected = [case for case in selected if case.name in names]
         for case in selected:
             _progress(f"{case.group}: {case.name}")
             result["subprocess"].append(self.subprocess_case(case, large))
