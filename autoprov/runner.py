@@ -16,18 +16,19 @@ import signal
 import sys
 import types
 import zipimport
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import UsageError
 from . import interrupts
 
 
-@dataclass
 class Outcome:
     """How the program ended: ``exception`` is None for a normal end."""
 
-    exception: BaseException | None = None
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException | None = None) -> None:  # not a dataclass: start-up
+        self.exception = exception
 
     @property
     def status(self) -> str:

@@ -13,7 +13,6 @@ named as an argument but never opened).  ``None`` as an activity means the run i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,50 +22,46 @@ from ..log.reader import read_events
 EntityKey = tuple
 
 
-@dataclass(slots=True)
+# Plain classes with __slots__, not dataclasses: importing ``dataclasses`` (with ``inspect``) costs
+# ~10 ms, and this module is imported before every ``python -m autoprov`` exits (PROV-JSON).
 class Activity:
-    act: int
-    parent: int | None
-    name: str
-    rule: str
-    start: int
-    thread: str
-    params: dict[str, Any]
-    end: int | None = None
-    status: str = "incomplete"
-    error: str | None = None
+    __slots__ = ("act", "parent", "name", "rule", "start", "thread", "params", "end", "status", "error")
+
+    def __init__(self, act: int, parent: int | None, name: str, rule: str, start: int, thread: str,
+                 params: dict[str, Any], end: int | None = None, status: str = "incomplete", error: str | None = None) -> None:
+        self.act, self.parent, self.name, self.rule, self.start = act, parent, name, rule, start
+        self.thread, self.params, self.end, self.status, self.error = thread, params, end, status, error
 
 
-@dataclass(slots=True)
 class Link:
     """``used`` or ``wasGeneratedBy`` between an activity (None: the run) and an entity."""
 
-    act: int | None
-    role: str
-    entity: EntityKey
-    time: int | None
+    __slots__ = ("act", "role", "entity", "time")
+
+    def __init__(self, act: int | None, role: str, entity: EntityKey, time: int | None) -> None:
+        self.act, self.role, self.entity, self.time = act, role, entity, time
 
 
-@dataclass
 class RunModel:
-    run_id: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
-    start: int | None = None
-    end: int | None = None
-    status: str = "incomplete"
-    exit_code: int | None = None
-    exit_info: dict[str, Any] = field(default_factory=dict)
-    environment: dict[str, Any] | None = None
-    errors: list[str] = field(default_factory=list)
-    activities: dict[int, Activity] = field(default_factory=dict)
-    descriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    objects: dict[int, dict[str, Any]] = field(default_factory=dict)
-    members: list[tuple[int, int]] = field(default_factory=list)
-    used: list[Link] = field(default_factory=list)
-    generated: list[Link] = field(default_factory=list)
-    derived: list[tuple[EntityKey, EntityKey, int | None]] = field(default_factory=list)  # (out, in, act): copies
-    invalidated: list[tuple[EntityKey, int | None, int]] = field(default_factory=list)
-    digests: dict[tuple[str, int], tuple[str, str | None, int | None, int | None]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.run_id = ""
+        self.info: dict[str, Any] = {}
+        self.start: int | None = None
+        self.end: int | None = None
+        self.status = "incomplete"
+        self.exit_code: int | None = None
+        self.exit_info: dict[str, Any] = {}
+        self.environment: dict[str, Any] | None = None
+        self.errors: list[str] = []
+        self.activities: dict[int, Activity] = {}
+        self.descriptions: dict[str, dict[str, Any]] = {}
+        self.objects: dict[int, dict[str, Any]] = {}
+        self.members: list[tuple[int, int]] = []
+        self.used: list[Link] = []
+        self.generated: list[Link] = []
+        self.derived: list[tuple[EntityKey, EntityKey, int | None]] = []  # (out, in, act): copies
+        self.invalidated: list[tuple[EntityKey, int | None, int]] = []
+        self.digests: dict[tuple[str, int], tuple[str, str | None, int | None, int | None]] = {}
 
     @property
     def entity_count(self) -> int:

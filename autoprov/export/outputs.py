@@ -11,7 +11,6 @@ is written atomically.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,13 @@ from .render import render as draw
 from .renderers import RENDERERS
 
 
-@dataclass
 class Written:
     """What an export produced: files, record count and notes for the user."""
 
-    files: list[Path] = field(default_factory=list)
-    records: int = 0
-    notes: list[str] = field(default_factory=list)
+    def __init__(self) -> None:  # not a dataclass: see export/model.py (start-up)
+        self.files: list[Path] = []
+        self.records = 0
+        self.notes: list[str] = []
 
 
 def environment_document(model: RunModel) -> dict[str, Any]:
