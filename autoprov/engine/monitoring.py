@@ -47,6 +47,7 @@ class MonitoringEngine:
         self._recorder = recorder
         self._native = native
         self._decisions = FrameDecisions(planner, recorder, make_plan_cache(native), on_matched=self._enable_local)
+        self._first = getattr(self._decisions.plans, "first", None)  # pure core: the PlanCache entries, read inline
         self._matched: list[CodeType] = []
         self._tool_id: int | None = None
 
@@ -121,7 +122,7 @@ class MonitoringEngine:
         # Cost: unmatched code runs this once per code object (then DISABLE; a module without
         # activities after one dict lookup); matched code pays one dict lookup with an identity
         # check plus Recorder.enter (measured ~3 us with three scalar arguments).
-        entry = self._decisions.plans.first.get((code.co_firstlineno, code.co_name, code.co_filename))
+        entry = self._first.get((code.co_firstlineno, code.co_name, code.co_filename))
         if entry is not None and entry[0] is code:
             plan = entry[1]
         else:
@@ -139,7 +140,7 @@ class MonitoringEngine:
         return None
 
     def _matched_plan(self, code: CodeType) -> bool:
-        entry = self._decisions.plans.first.get((code.co_firstlineno, code.co_name, code.co_filename))
+        entry = self._first.get((code.co_firstlineno, code.co_name, code.co_filename))
         if entry is not None and entry[0] is code:
             return entry[1] is not None
         return self._decisions.plans.get(code) is not None
@@ -152,7 +153,7 @@ class MonitoringEngine:
 
     def _on_unwind(self, code: CodeType, offset: int, error: BaseException) -> None:
         # Cost: runs for every Python frame an exception leaves; one dict lookup when unmatched.
-        entry = self._decisions.plans.first.get((code.co_firstlineno, code.co_name, code.co_filename))
+        entry = self._first.get((code.co_firstlineno, code.co_name, code.co_filename))
         if entry is None or (entry[1] if entry[0] is code else self._decisions.plans.get(code)) is None:
             return
         try:
