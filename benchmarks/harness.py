@@ -69,6 +69,7 @@ class Ratios:
     cpu: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)
     added_wall: list[float] = field(default_factory=list)  # seconds over the plain runs
+    added_cpu: list[float] = field(default_factory=list)  # CPU seconds over the plain runs
     samples: list[Sample] = field(default_factory=list)
 
     def add(self, sample: Sample, before: Sample, after: Sample) -> None:
@@ -80,6 +81,7 @@ class Ratios:
         self.cpu.append(sample.cpu / baseline(before.cpu, after.cpu))
         self.rss.append(sample.rss / baseline(before.rss, after.rss))
         self.added_wall.append(sample.wall - (before.wall + after.wall) / 2)
+        self.added_cpu.append(sample.cpu - (before.cpu + after.cpu) / 2)
 
     def summary(self) -> dict[str, object]:
         def stats(values: list[float]) -> dict[str, float]:
