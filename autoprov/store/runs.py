@@ -23,7 +23,11 @@ STORE_ENV = "AUTOPROV_STORE"
 
 
 def default_store() -> Path:
-    return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE).absolute()
+    """The folder of run folders: ``$AUTOPROV_STORE``, ``[tool.autoprov] store``, else ``.prov``
+    (with a PostgreSQL URL there, the local folder its runs go to: :mod:`.index.location`)."""
+    from .index.location import resolve_store
+
+    return resolve_store().runs
 
 
 def new_run_id() -> str:
