@@ -94,3 +94,25 @@ def wait_for_outputs(run_dir: Path, names: tuple[str, ...], timeout: float = 120
 @pytest.fixture(params=ENGINES)
 def engine(request) -> str:
     return request.param
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of the tests' own, started once per session and removed after it."""
+    from pgserver import Server
+
+    server = Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """A fresh, empty database on the test server: its postgresql:// URL (with a password)."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:50]
+    postgres_server.drop_database(name)
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)

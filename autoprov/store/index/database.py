@@ -38,7 +38,7 @@ SCHEMA_LOCK = "autoprov index schema"
 
 def lock_key(name: str) -> int:
     """A stable signed 64-bit key for an advisory lock (PostgreSQL's bigint)."""
-    return xxhash.xxh64_intdigest(name) - (1 << 63)
+    return xxhash.xxh64_intdigest(name.encode("utf-8")) - (1 << 63)
 
 
 class Database:

@@ -6,7 +6,8 @@ had read by the time it wrote the file (the generating activity's own inputs fir
 run read before, such as DL3 files that gammapy opens lazily outside any recorded call).  Each input
 is then traced the same way, down to files no recorded run produced: raw data, or a file whose
 content changed after a run wrote it (edited by hand), which breaks the chain and is reported with
-the run that wrote the path last.  A content met twice is expanded once (``seen``).
+the run that wrote the path last.  A content met twice is expanded once (``seen``), and so are the
+inputs of a call that wrote several of the files (``repeated``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Generation:
     time: datetime | None
     also: list[str] = field(default_factory=list)  # other runs that generated the very same content
     inputs: list[FileNode] = field(default_factory=list)
+    repeated: bool = False  # this call's inputs were traced for another of its outputs above
 
 
 @dataclass
@@ -97,7 +99,8 @@ def trace(connection: Connection, path: Path) -> Lineage:
 class _Tracer:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.expanded: set[str] = set()
+        self.expanded: set[str] = set()  # contents traced
+        self.calls: set[tuple[str, str]] = set()  # (run, activity) whose inputs were traced
 
     def node(self, path: str, digests: list[str], role: str | None, used_by: str | None, depth: int) -> FileNode:
         node = FileNode(path, digests[0] if digests else None, role, used_by)
@@ -117,6 +120,10 @@ class _Tracer:
             also=sorted({row.run_id for row in generations if row.run_id != chosen.run_id}),
         )
         node.generation = generation
+        if (chosen.run_id, chosen.activity_id) in self.calls:
+            generation.repeated = True
+            return node
+        self.calls.add((chosen.run_id, chosen.activity_id))
         for item in self.inputs(chosen):
             generation.inputs.append(self.node(item.location, [item.digest], item.role, "run" if item.seq == 0 else item.name, depth + 1))
         return node
