@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.engine import Connection
 
 from ...errors import StoreError, UsageError
@@ -142,7 +142,7 @@ def find_runs(
     conditions += [parameter_filter(text) for text in params or ()]
     conditions += [_touched(connection, schema.used, Path(path)) for path in used or ()]
     conditions += [_touched(connection, schema.wasgeneratedby, Path(path)) for path in generated or ()]
-    query = select(schema.run).where(and_(*conditions)).order_by(run.start_time, run.run_id)
+    query = select(schema.run).where(*conditions).order_by(run.start_time, run.run_id)
     return [run_info(row) for row in connection.execute(query)]
 
 
