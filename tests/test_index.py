@@ -91,7 +91,7 @@ def test_index_ids_are_the_ids_of_the_prov_documents(tmp_path: Path) -> None:
     files = {row[1] for row in indexed(store, "entity", f"WHERE run_id = '{first}' AND id LIKE 'file:%'")}
     assert files == entities  # content-addressed: the same ids as in every run's documents
     parameters = indexed(store, "parameter", f"WHERE run_id = '{first}' AND name = 'scale'")
-    assert [row[4] for row in parameters] == ["2.0"]
+    assert [row[3] for row in parameters] == ["2.0"]  # (run_id, activity_id, name, value, description)
     used = indexed(store, "used", f"WHERE run_id = '{first}' AND role = 'filename'")
     assert used and all(row[2] in files for row in used)
 
@@ -263,7 +263,7 @@ def test_eight_concurrent_runs_index_into_one_sqlite_file(tmp_path: Path) -> Non
     runs = run_ids(store)
     assert len(runs) == 8 and sorted(row[0] for row in indexed(store)) == runs
     assert len(indexed(store, "activity", "WHERE seq > 0")) == 8 * 3
-    scales = sorted(float(row[4]) for row in indexed(store, "parameter", "WHERE name = 'scale'"))
+    scales = sorted(float(row[3]) for row in indexed(store, "parameter", "WHERE name = 'scale'"))
     assert scales == [float(n) for n in range(8)]
 
 

@@ -72,9 +72,7 @@ class Database:
             assert path is not None
             path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o640))  # private as the run folders are
-            engine = sqlalchemy.create_engine(
-                self.location.database_url(), connect_args={"timeout": self.timeout}, poolclass=sqlalchemy.pool.NullPool,
-            )
+            engine = sqlalchemy.create_engine(self.location.database_url(), connect_args={"timeout": self.timeout})
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
@@ -84,10 +82,7 @@ class Database:
             raise IndexDatabaseError(
                 f"cannot use the index {self.location.display()}: PostgreSQL needs psycopg 3 (pip install 'autoprov[postgres]')"
             ) from None
-        return sqlalchemy.create_engine(
-            self.location.database_url(), connect_args={"connect_timeout": max(1, round(self.timeout))},
-            poolclass=sqlalchemy.pool.NullPool,
-        )
+        return sqlalchemy.create_engine(self.location.database_url(), connect_args={"connect_timeout": max(1, round(self.timeout))})
 
     @contextmanager
     def errors(self) -> Iterator[None]:
@@ -110,14 +105,14 @@ class Database:
         return mask_credentials(message)
 
     @contextmanager
-    def write(self, lock: str | None = None) -> Iterator[Connection]:
-        """A write transaction; ``lock`` names what it rewrites (a run id), serialising its writers."""
+    def write(self, lock: list[str] | None = None) -> Iterator[Connection]:
+        """A write transaction; ``lock`` names what it rewrites (run ids), serialising their writers."""
         with self.errors():
             self.ensure_schema()
             with self.engine.connect().execution_options(autoprov_write=True) as connection:
                 with connection.begin():
-                    if lock is not None:
-                        self._lock(connection, lock)
+                    for name in sorted(lock or ()):  # sorted: two writers never wait on each other in a cycle
+                        self._lock(connection, name)
                     yield connection
 
     @contextmanager
@@ -173,6 +168,7 @@ class Database:
         connection.execute(schema.schema_version.update().values(version=version))
 
     def dispose(self) -> None:
+        """Close the pooled connections (a Store used once inside a user's process lets go of them)."""
         if self._engine is not None:
             self._engine.dispose()
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from ...errors import StoreError, UsageError
@@ -99,10 +99,9 @@ def _touched(connection: Connection, link: Any, path: Path) -> Any:
     entity = schema.entity.c
     digests = file_digests(connection, path)
     identity = entity.digest.in_(digests) if digests else entity.location == str(path.absolute())
-    return exists().where(
-        link.c.run_id == schema.run.c.run_id, entity.run_id == link.c.run_id,
-        entity.id == link.c.entity_id, entity.kind.in_(("file", "plan")), identity,
-    )
+    runs = (select(link.c.run_id).join(schema.entity, (entity.run_id == link.c.run_id) & (entity.id == link.c.entity_id))
+            .where(entity.kind.in_(("file", "plan")), identity))
+    return schema.run.c.run_id.in_(runs)
 
 
 def parameter_filter(text: str) -> Any:
@@ -110,10 +109,11 @@ def parameter_filter(text: str) -> Any:
     if not equals or not name:
         raise UsageError(f"--param {text!r}: give NAME=VALUE (e.g. --param aeff_percent=10)")
     parameter = schema.parameter.c
-    return exists().where(
-        parameter.run_id == schema.run.c.run_id, parameter.name == name,
-        func.substr(parameter.value, 1, schema.VALUE_PREFIX) == value[: schema.VALUE_PREFIX], parameter.value == value,
-    )
+    conditions = [parameter.name == name, schema.value_key(parameter.value) == value[: schema.VALUE_PREFIX]]
+    if len(value) >= schema.VALUE_PREFIX:  # a shorter value is equal when its prefix is
+        conditions.append(parameter.value == value)
+    runs = select(parameter.run_id).where(*conditions)
+    return schema.run.c.run_id.in_(runs)  # uncorrelated: one index look-up, not one per run
 
 
 def find_runs(

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import shlex
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ...export.model import RunModel
-from ...export.names import utc
 from ...export.statements import statements
 from ...redaction import mask_credentials
 from ..layout import RunFolder
@@ -32,8 +31,11 @@ ENTITY_KINDS = {"autoprov:File": "file", "autoprov:Path": "path", "autoprov:Pyth
                 "autoprov:Environment": "environment", "prov:Plan": "plan"}
 
 
+EPOCH = datetime(1970, 1, 1)  # naive UTC: the index stores UTC times without a zone
+
+
 def _time(value: Any) -> datetime | None:
-    return None if value is None else utc(int(value)).replace(tzinfo=None)
+    return None if value is None else EPOCH + timedelta(microseconds=int(value) // 1000)
 
 
 def _text(value: Any) -> str | None:
@@ -217,7 +219,7 @@ class _RowBuilder:
             if name.startswith("param:"):
                 key = name[len("param:"):]
                 self.rows[schema.parameter.name].append({
-                    "id": f"{identifier}.{key}", "activity_id": identifier, "name": key, "value": _text(value),
+                    "activity_id": identifier, "name": key, "value": _text(value),
                     "parameter_description_id": self._described(row["activity_description_id"], "parameters", key),
                 })
 

@@ -22,6 +22,8 @@ from ..runs import run_dirs
 from . import schema
 from .database import Database
 from .location import this_host
+
+BATCH = 50  # runs per transaction when many are indexed at once
 from .rows import run_rows
 
 if TYPE_CHECKING:
@@ -39,19 +41,33 @@ class IndexReport:
 
 def index_run(database: Database, run_dir: Path, model: RunModel | None = None) -> str:
     """Index one run folder (its model, when the caller has it already); returns the run id."""
-    if model is None:
-        from ...export.model import load
+    return index_runs(database, [Path(run_dir)], {Path(run_dir): model} if model is not None else None)[0]
 
-        model = load(run_dir)
-    model.run_id = model.run_id or Path(run_dir).name
-    rows = run_rows(model, Path(run_dir))
-    with database.write(lock=model.run_id) as connection:
-        delete_rows(connection, [model.run_id])
-        for table in schema.RUN_TABLES:
-            table_rows = rows.get(table.name)
-            if table_rows:
-                connection.execute(insert(table), table_rows)
-    return model.run_id
+
+def index_runs(database: Database, folders: list[Path], models: dict[Path, RunModel] | None = None, batch: int = BATCH) -> list[str]:
+    """Index run folders, ``batch`` runs per transaction (a rebuild of thousands of runs commits
+    rarely); each run's rows replace any it had.  Returns the run ids."""
+    from ...export.model import load
+
+    done: list[str] = []
+    for start in range(0, len(folders), batch):
+        chunk: list[tuple[str, dict]] = []
+        for folder in folders[start : start + batch]:
+            model = (models or {}).get(folder) or load(folder)
+            model.run_id = model.run_id or folder.name
+            chunk.append((model.run_id, run_rows(model, folder)))
+        run_ids = [run_id for run_id, _ in chunk]
+        with database.write(lock=run_ids) as connection:
+            run = schema.run.c
+            known = [row.run_id for row in connection.execute(select(run.run_id).where(run.run_id.in_(run_ids)))]
+            if known:  # a run's rows are only ever written together with its run row
+                delete_rows(connection, known)
+            for table in schema.RUN_TABLES:
+                table_rows = [row for _, rows in chunk for row in rows.get(table.name, ())]
+                if table_rows:
+                    connection.execute(insert(table), table_rows)
+        done += run_ids
+    return done
 
 
 def delete_rows(connection: Connection, run_ids: list[str]) -> None:
@@ -90,9 +106,7 @@ def index_folders(database: Database, runs_folder: Path, force: bool = False, dr
     stale, unchanged, vanished = stale_folders(database, runs_folder)
     if force:
         stale, unchanged = run_dirs(runs_folder), 0
-    report = IndexReport(unchanged=unchanged)
-    for folder in stale:
-        report.indexed.append(index_run(database, folder))
+    report = IndexReport(unchanged=unchanged, indexed=index_runs(database, stale))
     if drop_vanished and vanished:
         with database.write() as connection:
             delete_rows(connection, vanished)
