@@ -111,6 +111,11 @@ def test_index_rebuilds_idempotently_from_the_folders(tmp_path: Path) -> None:
     forced = autoprov(tmp_path, "index", "--store", str(store), "--force")
     assert forced.stdout.splitlines()[-1].startswith("3 indexed")
     assert {table: sorted(row[:3] for row in indexed(store, table)) for table in tables} == before
+    damaged = store / "20200101T000000000000-1-dead"
+    (damaged / "events.jsonl").mkdir(parents=True)  # a log that cannot be read
+    partial = autoprov(tmp_path, "index", "--store", str(store), "--force")
+    assert partial.returncode == 1 and partial.stdout.splitlines()[-1].startswith("3 indexed")
+    assert partial.stderr.startswith(f"autoprov: not indexed: {damaged.name}: IsADirectoryError")
 
 
 def test_list_filters(tmp_path: Path) -> None:
@@ -201,6 +206,9 @@ def test_lineage_walks_back_across_runs_and_reports_a_hand_edit(tmp_path: Path) 
     assert f"CHAIN BROKEN: produced by no recorded run; run {second}" in broken.stdout
     raw = autoprov(tmp_path, "lineage", "--store", ".prov", "raw.txt")
     assert raw.returncode == 1 and "run(s) read it: an input" in raw.stdout
+    (tmp_path / "c.txt").unlink()  # gone: traced from the last content a run wrote there
+    gone = autoprov(tmp_path, "lineage", "--store", ".prov", "c.txt")
+    assert gone.returncode == 0 and "does not exist (any more)" in gone.stdout and f"in run {third}" in gone.stdout
 
 
 def test_rm_and_gc_keep_folders_and_index_consistent(tmp_path: Path) -> None:

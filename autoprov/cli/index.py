@@ -9,6 +9,8 @@ unavailable.
 
 from __future__ import annotations
 
+import sys
+
 from .options import store_parser
 
 
@@ -28,4 +30,6 @@ def index_command(argv: list[str]) -> int:
         for run_id in report.dropped:
             print(f"dropped  {run_id}  (its folder is gone)")
         print(f"{len(report.indexed)} indexed, {report.unchanged} unchanged, {len(report.dropped)} dropped: {store.location.display()}")
-    return 0
+    for failure in report.failed:
+        print(f"autoprov: not indexed: {failure}", file=sys.stderr)
+    return 1 if report.failed else 0

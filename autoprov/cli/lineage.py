@@ -80,7 +80,7 @@ def render(lineage: Any) -> list[str]:
     root = lineage.root
     lines = [f"{lineage.path}  {_digest(root.digest)}"]
     if not lineage.exists:
-        lines.append("  the file does not exist (any more); runs are found by path")
+        lines.append("  the file does not exist (any more): traced from the last content a recorded run wrote there")
     if not lineage.produced:
         lines += ["  " + line for line in _unproduced(lineage)]
         return lines

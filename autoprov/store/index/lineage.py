@@ -1,6 +1,7 @@
 """Lineage of a file across runs: what produced its current content, from what, recursively.
 
-A file is identified by its current content digest.  The run that generated that content (the
+A file is identified by its current content digest (a file that is gone, by the last content a
+run wrote at its path).  The run that generated that content (the
 latest, when several did) and the activity in it are its origin; its inputs are the files that run
 had read by the time it wrote the file (the generating activity's own inputs first, then what the
 run read before, such as DL3 files that gammapy opens lazily outside any recorded call).  Each input
@@ -85,12 +86,14 @@ def trace(connection: Connection, path: Path) -> Lineage:
     absolute = path.absolute()
     digests = file_digests(connection, absolute)
     tracer = _Tracer(connection)
-    if not digests:
-        root = FileNode(str(absolute), None)
-        root.changed_after = tracer.last_writer(str(absolute), None)
-        return Lineage(str(absolute), absolute.exists(), root)
+    exists = absolute.exists()
+    if not digests:  # gone (or unreadable): trace the last content a run wrote at this path
+        writer = tracer.last_writer(str(absolute), None)
+        if writer is None or writer.digest is None:
+            return Lineage(str(absolute), exists, FileNode(str(absolute), None))
+        digests = [writer.digest]
     root = tracer.node(str(absolute), digests, None, None, 0)
-    lineage = Lineage(str(absolute), True, root)
+    lineage = Lineage(str(absolute), exists, root)
     if root.generation is None:
         lineage.readers = tracer.readers(digests)
     return lineage

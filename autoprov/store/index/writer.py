@@ -23,7 +23,8 @@ from . import schema
 from .database import Database
 from .location import this_host
 
-BATCH = 50  # runs per transaction when many are indexed at once
+BATCH = 50  # runs per transaction when many are indexed at once ...
+BATCH_ROWS = 50_000  # ... or fewer, when they are large (rows are held in memory until written)
 from .rows import run_rows
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class IndexReport:
     indexed: list[str] = field(default_factory=list)
     unchanged: int = 0
     dropped: list[str] = field(default_factory=list)  # rows of run folders that no longer exist
+    failed: list[str] = field(default_factory=list)  # "<run>: <reason>" for folders that could not be read
 
 
 def index_run(database: Database, run_dir: Path, model: RunModel | None = None) -> str:
@@ -44,30 +46,49 @@ def index_run(database: Database, run_dir: Path, model: RunModel | None = None) 
     return index_runs(database, [Path(run_dir)], {Path(run_dir): model} if model is not None else None)[0]
 
 
-def index_runs(database: Database, folders: list[Path], models: dict[Path, RunModel] | None = None, batch: int = BATCH) -> list[str]:
+def index_runs(
+    database: Database, folders: list[Path], models: dict[Path, RunModel] | None = None, batch: int = BATCH,
+    failures: list[str] | None = None,
+) -> list[str]:
     """Index run folders, ``batch`` runs per transaction (a rebuild of thousands of runs commits
-    rarely); each run's rows replace any it had.  Returns the run ids."""
-    from ...export.model import load
+    rarely); each run's rows replace any it had.  Returns the run ids.  With ``failures``, a
+    folder whose record cannot be read is noted there (``"<folder>: <reason>"``) and skipped, so
+    one damaged folder does not stop a rebuild; without, its error propagates."""
+    from ...export.model import load  # the exporter's reader: imported when a run is indexed
 
     done: list[str] = []
-    for start in range(0, len(folders), batch):
-        chunk: list[tuple[str, dict]] = []
-        for folder in folders[start : start + batch]:
+    chunk: list[tuple[str, dict]] = []
+    size = 0
+    for number, folder in enumerate(folders):
+        try:
             model = (models or {}).get(folder) or load(folder)
             model.run_id = model.run_id or folder.name
-            chunk.append((model.run_id, run_rows(model, folder)))
-        run_ids = [run_id for run_id, _ in chunk]
-        with database.write(lock=run_ids) as connection:
-            run = schema.run.c
-            known = [row.run_id for row in connection.execute(select(run.run_id).where(run.run_id.in_(run_ids)))]
-            if known:  # a run's rows are only ever written together with its run row
-                delete_rows(connection, known)
-            for table in schema.RUN_TABLES:
-                table_rows = [row for _, rows in chunk for row in rows.get(table.name, ())]
-                if table_rows:
-                    connection.execute(insert(table), table_rows)
-        done += run_ids
+            rows = run_rows(model, folder)
+        except Exception as error:
+            if failures is None:
+                raise
+            failures.append(f"{folder.name}: {type(error).__name__}: {error}")
+        else:
+            chunk.append((model.run_id, rows))
+            size += sum(len(table_rows) for table_rows in rows.values())
+        if chunk and (len(chunk) >= batch or size >= BATCH_ROWS or number == len(folders) - 1):
+            _write(database, chunk)
+            done += [run_id for run_id, _ in chunk]
+            chunk, size = [], 0
     return done
+
+
+def _write(database: Database, chunk: list[tuple[str, dict]]) -> None:
+    run_ids = [run_id for run_id, _ in chunk]
+    with database.write(lock=run_ids) as connection:
+        run = schema.run.c
+        known = [row.run_id for row in connection.execute(select(run.run_id).where(run.run_id.in_(run_ids)))]
+        if known:  # a run's rows are only ever written together with its run row
+            delete_rows(connection, known)
+        for table in schema.RUN_TABLES:
+            table_rows = [row for _, rows in chunk for row in rows.get(table.name, ())]
+            if table_rows:
+                connection.execute(insert(table), table_rows)
 
 
 def delete_rows(connection: Connection, run_ids: list[str]) -> None:
@@ -106,7 +127,8 @@ def index_folders(database: Database, runs_folder: Path, force: bool = False, dr
     stale, unchanged, vanished = stale_folders(database, runs_folder)
     if force:
         stale, unchanged = run_dirs(runs_folder), 0
-    report = IndexReport(unchanged=unchanged, indexed=index_runs(database, stale))
+    report = IndexReport(unchanged=unchanged)
+    report.indexed = index_runs(database, stale, failures=report.failed)
     if drop_vanished and vanished:
         with database.write() as connection:
             delete_rows(connection, vanished)
