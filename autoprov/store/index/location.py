@@ -21,9 +21,8 @@ from pathlib import Path
 from ...errors import StoreError, UsageError
 from ...redaction import mask_credentials
 
-from ..runs import DEFAULT_STORE as DEFAULT_FOLDER
-from ..runs import STORE_ENV
-
+DEFAULT_FOLDER = ".prov"
+STORE_ENV = "AUTOPROV_STORE"
 RUNS_ENV = "AUTOPROV_RUNS"
 INDEX_FILE = "index.sqlite"
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
