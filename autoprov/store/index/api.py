@@ -58,12 +58,11 @@ class Store:
         return report
 
     def catch_up(self) -> list[str]:
-        """Index the local run folders the index lacks or has stale; the ids indexed."""
-        from .writer import index_folders
+        """Index the local run folders the index lacks (or holds from before their run ended); the ids indexed."""
+        from .writer import index_runs, unindexed_folders
 
-        if not self.location.runs.is_dir():
-            return []
-        return index_folders(self.database, self.location.runs, drop_vanished=False).indexed
+        stale = unindexed_folders(self.database, self.location.runs)
+        return index_runs(self.database, stale, failures=[]) if stale else []
 
     # -- queries -------------------------------------------------------------------------------
 

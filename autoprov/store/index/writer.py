@@ -4,7 +4,8 @@ Indexing a run deletes whatever rows it had and inserts the rows of its record a
 transaction that holds the run's lock (:meth:`Database.write`), so a run indexed twice, or by two
 processes at once, ends up indexed once.  The ``run`` row remembers the size and modification time
 of the event log it was built from; :func:`index_folders` re-indexes only logs that changed since,
-which makes ``autoprov index`` cheap to repeat and lets every query command catch up first.
+which makes ``autoprov index`` cheap to repeat, and :func:`unindexed_folders` is the cheaper check
+every query command makes first.
 """
 
 from __future__ import annotations
@@ -120,6 +121,37 @@ def stale_folders(database: Database, runs_folder: Path) -> tuple[list[Path], in
     vanished = [run_id for run_id, (_, _, path, recorded_on) in indexed.items()
                 if run_id not in local and recorded_on == host and path.startswith(prefix) and not os.path.isdir(path)]
     return stale, len(folders) - len(stale), vanished
+
+
+def unindexed_folders(database: Database, runs_folder: Path) -> list[Path]:
+    """The catch-up every query makes first, cheap at any size: folders whose name the index lacks,
+    and folders indexed while their run was still going (status incomplete) whose log has changed.
+
+    One directory listing and one index-only query, no stat per folder: a finished run's log never
+    changes, so only the (few) incomplete ones are looked at again.  ``autoprov index`` compares
+    every log.
+    """
+    try:
+        names = os.listdir(runs_folder)
+    except OSError:
+        return []
+    indexed: set[str] = set()
+    incomplete: dict[str, tuple[int, int]] = {}
+    if database.exists():
+        run = schema.run.c
+        with database.read() as connection:
+            indexed = set(connection.execute(select(run.run_id)).scalars())
+            for row in connection.execute(select(run.run_id, run.log_size, run.log_mtime).where(run.status == "incomplete")):
+                incomplete[row.run_id] = (row.log_size, row.log_mtime)
+    stale = [runs_folder / name for name in sorted(names) if name not in indexed and RunFolder(runs_folder / name).is_run()]
+    for run_id, (size, mtime) in incomplete.items():
+        try:
+            log = RunFolder(runs_folder / run_id).events.stat()
+        except OSError:
+            continue
+        if (log.st_size, log.st_mtime_ns) != (size, mtime):
+            stale.append(runs_folder / run_id)
+    return stale
 
 
 def index_folders(database: Database, runs_folder: Path, force: bool = False, drop_vanished: bool = True) -> IndexReport:
