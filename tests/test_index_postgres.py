@@ -109,11 +109,15 @@ def test_an_unavailable_server_gives_one_masked_line_and_index_catches_up(tmp_pa
         assert len(notes) == 1 and reason in notes[0] and "postgresql://<redacted>@127.0.0.1" in notes[0], done.stderr
         assert "not-the-password" not in done.stderr
         outcomes.append(done)
-    assert len(run_ids(tmp_path / ".prov")) == 2  # the folders are kept
+    background = step(tmp_path, "raw.txt", "a.txt", options=("--store", down))  # the detached indexer fails, silently
+    assert (background.returncode, background.stdout) == (plain.returncode, plain.stdout)
+    assert background.stderr.count("\n") == 1 and "activities" in background.stderr  # only the usual summary line
+    outcomes.append(background)
+    assert len(run_ids(tmp_path / ".prov")) == 3  # the folders are kept
     failing = autoprov(tmp_path, "list", "--store", down)
     assert failing.returncode == 2 and len(failing.stderr.splitlines()) == 1 and "[AP004]" in failing.stderr
     caught = autoprov(tmp_path, "index", "--store", postgres_url)
-    assert caught.returncode == 0 and caught.stdout.splitlines()[-1].startswith("2 indexed, 0 unchanged"), caught.stderr
+    assert caught.returncode == 0 and caught.stdout.splitlines()[-1].startswith("3 indexed, 0 unchanged"), caught.stderr
     assert sorted(row[0] for row in rows(postgres_url, "SELECT run_id FROM run")) == run_ids(tmp_path / ".prov")
     assert_no_password(tmp_path, *outcomes, failing, caught)
 
