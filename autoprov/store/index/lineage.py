@@ -201,14 +201,16 @@ def lineage_dot(lineage: Lineage) -> str:
 
     files: dict[str, str] = {}  # node key -> DOT line
     runs: dict[str, dict[str, str]] = {}  # run id -> activity node -> label
-    edges: list[str] = []
+    programs: dict[str, str] = {}  # run id -> script file name
+    calls: dict[tuple[str, str], str] = {}  # (run, activity) -> node: one node per call, however many files it wrote
+    edges: dict[str, None] = {}
 
     def file_node(node: FileNode) -> str:
         key = f"f_{len(files)}" if node.digest is None else "f_" + node.digest.replace(":", "_")
         if key not in files:
-            label = f"{Path(node.path).name}\\n{(node.digest or 'no digest')[:24]}"
+            label = f"{Path(node.path).name}\n{(node.digest or 'no digest')[:24]}"
             if node.changed_after is not None:
-                style, label = 'style=filled, fillcolor="#f4cccc", color="#990000"', label + "\\nchanged after a run wrote it"
+                style, label = 'style=filled, fillcolor="#f4cccc", color="#990000"', label + "\nchanged after a run wrote it"
             elif node.generation is None and not node.seen:
                 style = 'style=filled, fillcolor="#eeeeee", color="#888888"'
             else:
@@ -220,20 +222,22 @@ def lineage_dot(lineage: Lineage) -> str:
         key = file_node(node)
         generation = node.generation
         if generation is not None:
-            activity = f"a_{len(edges)}_{abs(hash((generation.run_id, generation.activity_id)))}"
+            activity = calls.setdefault((generation.run_id, generation.activity_id), f"a_{len(calls)}")
             name = "script (outside recorded calls)" if generation.activity == "run" else short_name(generation.activity)
             runs.setdefault(generation.run_id, {})[activity] = name
-            edges.append(f"  {key} -> {activity} [label=wasGeneratedBy];")
+            programs[generation.run_id] = Path(generation.program or "").name
+            edges[f"  {key} -> {activity} [label=wasGeneratedBy];"] = None
             for item in generation.inputs:
-                edges.append(f"  {activity} -> {walk(item)} [label={quote(item.role or 'used')}];")
+                edges[f"  {activity} -> {walk(item)} [label={quote(item.role or 'used')}];"] = None
         return key
 
     walk(lineage.root)
-    lines = ["digraph lineage {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=8];']
+    lines = ["digraph lineage {", "  rankdir=TB;", '  graph [fontname="Helvetica", fontsize=11];',
+             '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=8];']
     lines += files.values()
     for number, (run_id, activities) in enumerate(runs.items()):
         lines.append(f"  subgraph cluster_{number} {{")
-        lines.append(f"    label={quote('run ' + run_id)}; style=dashed;")
+        lines.append(f"    label={quote(f'run {run_id} ({programs[run_id]})')}; style=dashed;")
         lines += [f'    {node} [shape=box, style="rounded,filled", fillcolor="#dae8fc", label={quote(label)}];' for node, label in activities.items()]
         lines.append("  }")
     lines += edges
