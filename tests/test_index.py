@@ -115,7 +115,9 @@ def test_index_rebuilds_idempotently_from_the_folders(tmp_path: Path) -> None:
     (damaged / "events.jsonl").mkdir(parents=True)  # a log that cannot be read
     partial = autoprov(tmp_path, "index", "--store", str(store), "--force")
     assert partial.returncode == 1 and partial.stdout.splitlines()[-1].startswith("3 indexed")
-    assert partial.stderr.startswith(f"autoprov: not indexed: {damaged.name}: IsADirectoryError")
+    assert partial.stderr.startswith(f"autoprov: not indexed: {damaged.name}: ") and partial.stderr.endswith("[AP005]\n")
+    listed = autoprov(tmp_path, "list", "--store", str(store)).stdout.splitlines()
+    assert listed[0].startswith(f"{damaged.name}  unreadable   ") and len(listed) == 4  # never hidden, never hiding
 
 
 def test_list_filters(tmp_path: Path) -> None:
@@ -250,7 +252,7 @@ def test_a_locked_index_gives_one_line_and_index_catches_up(tmp_path: Path) -> N
         holder.rollback()
         holder.close()
     assert (done.returncode, done.stdout) == (plain.returncode, plain.stdout)
-    notes = [line for line in done.stderr.splitlines() if "[AP004]" in line]
+    notes = [line for line in done.stderr.splitlines() if "[AP006]" in line]
     assert len(notes) == 1 and "database is locked" in notes[0] and "`autoprov index` adds it later" in notes[0], done.stderr
     assert len(run_ids(store)) == 2 and len(indexed(store)) == 1  # the folder is kept, not indexed
     caught = autoprov(tmp_path, "index", "--store", str(store))
@@ -267,7 +269,7 @@ def test_eight_concurrent_runs_index_into_one_sqlite_file(tmp_path: Path) -> Non
                  for c in commands]
     for process in processes:
         _, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0 and "AP004" not in stderr, stderr
+        assert process.returncode == 0 and "AP006" not in stderr, stderr
     runs = run_ids(store)
     assert len(runs) == 8 and sorted(row[0] for row in indexed(store)) == runs
     assert len(indexed(store, "activity", "WHERE seq > 0")) == 8 * 3

@@ -105,8 +105,8 @@ def test_an_unavailable_server_gives_one_masked_line_and_index_catches_up(tmp_pa
     for url, reason in ((wrong, "password authentication failed"), (down, "Connection refused")):
         done = step(tmp_path, "raw.txt", "a.txt", options=("--store", url, "--export", "sync"))
         assert (done.returncode, done.stdout) == (plain.returncode, plain.stdout)  # the run is unchanged
-        notes = [line for line in done.stderr.splitlines() if "[AP004]" in line]
-        assert len(notes) == 1 and reason in notes[0] and "postgresql://<redacted>@127.0.0.1" in notes[0], done.stderr
+        notes = [line for line in done.stderr.splitlines() if "[AP006]" in line]
+        assert len(notes) == 1 and reason in notes[0] and "postgresql://autoprov:<redacted>@127.0.0.1" in notes[0], done.stderr
         assert "not-the-password" not in done.stderr
         outcomes.append(done)
     background = step(tmp_path, "raw.txt", "a.txt", options=("--store", down))  # the detached indexer fails, silently
@@ -115,7 +115,7 @@ def test_an_unavailable_server_gives_one_masked_line_and_index_catches_up(tmp_pa
     outcomes.append(background)
     assert len(run_ids(tmp_path / ".prov")) == 3  # the folders are kept
     failing = autoprov(tmp_path, "list", "--store", down)
-    assert failing.returncode == 2 and len(failing.stderr.splitlines()) == 1 and "[AP004]" in failing.stderr
+    assert failing.returncode == 2 and len(failing.stderr.splitlines()) == 1 and "[AP006]" in failing.stderr
     caught = autoprov(tmp_path, "index", "--store", postgres_url)
     assert caught.returncode == 0 and caught.stdout.splitlines()[-1].startswith("3 indexed, 0 unchanged"), caught.stderr
     assert sorted(row[0] for row in rows(postgres_url, "SELECT run_id FROM run")) == run_ids(tmp_path / ".prov")
@@ -130,7 +130,7 @@ def test_sixteen_concurrent_runs_index_into_one_database(tmp_path: Path, postgre
                  for c in commands]
     for process in processes:
         _, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0 and "AP004" not in stderr, stderr
+        assert process.returncode == 0 and "AP006" not in stderr, stderr
     ids = run_ids(tmp_path / ".prov")
     assert len(ids) == 16
     assert sorted(row[0] for row in rows(postgres_url, "SELECT run_id FROM run")) == ids

@@ -33,8 +33,10 @@ def list_command(argv: list[str]) -> int:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text lines (default) or a JSON list")
     options = parser.parse_args(argv)
     statuses = [part for value in options.status for part in value.split(",") if part]
-    runs = Store(options.store).runs(status=statuses or None, since=options.since, until=options.until, script=options.script,
-                                     param=options.param, used=options.used, generated=options.generated)
+    store = Store(options.store)
+    runs = store.runs(status=statuses or None, since=options.since, until=options.until, script=options.script,
+                      param=options.param, used=options.used, generated=options.generated)
+    filtered = any((statuses, options.since, options.until, options.script, options.param, options.used, options.generated))
     if options.format == "json":
         import json
         from dataclasses import asdict
@@ -44,10 +46,15 @@ def list_command(argv: list[str]) -> int:
         return 0
     from ..export.step import read_notes
 
+    lines = []
     for info in runs:
         notes = sum(len(n) for n in read_notes(Path(info.folder)).values())
         flag = f"  ({notes} note{'s' if notes > 1 else ''}: autoprov show {info.run_id})" if notes else ""
-        print(f"{info.run_id}  {info.status:<11}  {info.activities:>6} activities  {info.program or ''}{flag}")
+        lines.append((info.run_id, f"{info.run_id}  {info.status:<11}  {info.activities:>6} activities  {info.program or ''}{flag}"))
+    if not filtered:  # one unreadable run never hides the others, nor is it hidden
+        lines += [(run_id, f"{run_id}  {'unreadable':<11}  {reason}") for run_id, reason in store.unreadable.items()]
+    for _, line in sorted(lines) if store.unreadable and not filtered else lines:
+        print(line)
     return 0
 
 

@@ -30,6 +30,7 @@ class Store:
     def __init__(self, store: str | os.PathLike | StoreLocation | None = None, *, timeout: float | None = None) -> None:
         self.location = store if isinstance(store, StoreLocation) else resolve_store(os.fspath(store) if store else None)
         self.database = Database(self.location, timeout)
+        self.unreadable: dict[str, str] = {}  # local run folders the last catch-up could not read
 
     def __repr__(self) -> str:
         return f"<autoprov.Store {self.location.runs} index {self.location.display()}>"
@@ -58,11 +59,15 @@ class Store:
         return report
 
     def catch_up(self) -> list[str]:
-        """Index the local run folders the index lacks (or holds from before their run ended); the ids indexed."""
+        """Index the local run folders the index lacks (or holds from before their run ended); the ids
+        indexed.  Folders whose record cannot be read are kept in :attr:`unreadable` (run id -> why)."""
         from .writer import index_runs, unindexed_folders
 
         stale = unindexed_folders(self.database, self.location.runs)
-        return index_runs(self.database, stale, failures=[]) if stale else []
+        failures: list[str] = []
+        indexed = index_runs(self.database, stale, failures=failures) if stale else []
+        self.unreadable = dict(failure.split(": ", 1) for failure in failures)
+        return indexed
 
     # -- queries -------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from ...errors import IndexDatabaseError
-from ...redaction import mask_credentials
+from ...redaction import redact_text
 from . import schema
 from .location import StoreLocation
 
@@ -102,7 +102,7 @@ class Database:
             password = sqlalchemy.engine.make_url(self.location.database_url()).password
             if password:
                 message = message.replace(str(password), "<redacted>")
-        return mask_credentials(message)
+        return redact_text(message)
 
     @contextmanager
     def write(self, lock: list[str] | None = None) -> Iterator[Connection]:

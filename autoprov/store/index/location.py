@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from ...errors import StoreError, UsageError
-from ...redaction import mask_credentials
+from ...redaction import redact_text
 
 DEFAULT_FOLDER = ".prov"
 STORE_ENV = "AUTOPROV_STORE"
@@ -58,7 +59,7 @@ class StoreLocation:
 
     def display(self) -> str:
         """The index, as messages show it: the SQLite path, or the URL with its password masked."""
-        return str(self.sqlite_path) if self.url is None else mask_credentials(self.url)
+        return str(self.sqlite_path) if self.url is None else redact_text(self.url)
 
     def child_environment(self) -> dict[str, str]:
         """Variables that make a later ``autoprov`` process (the detached indexer) find this store.
@@ -102,7 +103,7 @@ def resolve_store(value: str | None = None, cwd: Path | None = None, environ: di
         return StoreLocation((base / spec).absolute(), None, origin)
     scheme = spec.split("://", 1)[0].lower()
     if scheme not in POSTGRES_SCHEMES:
-        raise UsageError(f"store {mask_credentials(spec)} (from {origin}): give a folder or a postgresql:// URL, not {scheme}://")
+        raise UsageError(f"store {redact_text(spec)} (from {origin}): give a folder or a postgresql:// URL, not {scheme}://")
     if environ.get(RUNS_ENV):
         runs = cwd / environ[RUNS_ENV]
     elif settings()[0].get("runs"):

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...export.model import RunModel
 from ...export.statements import statements
-from ...redaction import mask_credentials
+from ...redaction import redact_argv
 from ..layout import RunFolder
 from . import schema
 from .location import this_host
@@ -66,9 +66,10 @@ def run_rows(model: RunModel, run_dir: Path) -> Rows:
     builder.rows[schema.run_package.name] = [
         {"name": name, "version": _text(version)} for name, version in sorted(_packages(model).items())
     ]
+    run_id = Path(run_dir).name  # the folder's name is the run's identity in its store (a copied log keeps its old id)
     for table_rows in builder.rows.values():
         for row in table_rows:
-            row["run_id"] = model.run_id
+            row["run_id"] = run_id
     return builder.rows
 
 
@@ -90,7 +91,7 @@ def run_row(model: RunModel, run_dir: Path, builder: _RowBuilder) -> dict[str, A
         "status": model.status,
         "exit_code": model.exit_code,
         "program": program or None,
-        "command": mask_credentials(shlex.join([program, *arguments])) if program else None,
+        "command": shlex.join(redact_argv([program, *arguments])) if program else None,
         "script_path": script.get("path"),
         "script_digest": f"{script['algorithm']}:{script['digest']}" if script.get("digest") else None,
         "start_time": _time(model.start),

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
+from ...errors import AutoprovError
 from ..layout import RunFolder
+from ..live import adopt_orphans
 from ..runs import run_dirs
 from . import schema
 from .database import Database
@@ -63,14 +65,14 @@ def index_runs(
     for number, folder in enumerate(folders):
         try:
             model = (models or {}).get(folder) or load(folder)
-            model.run_id = model.run_id or folder.name
             rows = run_rows(model, folder)
         except Exception as error:
             if failures is None:
                 raise
-            failures.append(f"{folder.name}: {type(error).__name__}: {error}")
+            reason = str(error) if isinstance(error, AutoprovError) else f"{type(error).__name__}: {error}"
+            failures.append(f"{folder.name}: {reason}")
         else:
-            chunk.append((model.run_id, rows))
+            chunk.append((folder.name, rows))
             size += sum(len(table_rows) for table_rows in rows.values())
         if chunk and (len(chunk) >= batch or size >= BATCH_ROWS or number == len(folders) - 1):
             _write(database, chunk)
@@ -131,6 +133,7 @@ def unindexed_folders(database: Database, runs_folder: Path) -> list[Path]:
     changes, so only the (few) incomplete ones are looked at again.  ``autoprov index`` compares
     every log.
     """
+    adopt_orphans(runs_folder)  # runs killed while staged outside the store join it first
     try:
         names = os.listdir(runs_folder)
     except OSError:
