@@ -8,7 +8,7 @@ export GAMMAPY_DATA
 
 PY := $(VENV)/bin/python
 
-.PHONY: test test-one test-fast demo bench bench-smoke venv clean
+.PHONY: test test-one test-fast demo bench bench-smoke bench-index venv clean
 
 $(PY): pyproject.toml
 	@interp=$$(bash tools/find-python.sh $(PYTHON_MIN) $(PYTHON_EXACT)) || exit 1; \
@@ -49,6 +49,10 @@ bench: $(PY) $(NATIVE)
 
 bench-smoke: $(PY) $(NATIVE)
 	$(PY) benchmarks/run.py --smoke
+
+# The run index: 10,000 synthetic runs on SQLite, then list/diff/lineage timings and crab_1d indexing.
+bench-index: $(PY)
+	$(PY) benchmarks/index_bench.py
 
 clean:
 	rm -rf $(VENV) .prov build *.egg-info

@@ -5,6 +5,8 @@ Run a script unchanged with ``python -m autoprov script.py``, or capture part of
     import autoprov
     with autoprov.capture():
         ...  # calls into gammapy and file I/O are recorded under .prov/<run-id>/
+
+and query the runs of a store (``autoprov.Store().runs()``, ``.diff(a, b)``, ``.lineage(path)``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "capture", "start", "stop"]
+__all__ = ["Store", "__version__", "capture", "start", "stop"]
 
 _current: Any = None
 
@@ -29,17 +31,20 @@ def capture(
     """A :class:`autoprov.session.Capture` (context manager, decorator, or start()/stop()).
 
     ``filters`` and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy
-    filter by default); ``formats`` / ``graphs`` as ``--format`` / ``--graph``.  Inside a live
-    session there is no process exit to wait for, so the documents are written when the capture
-    stops, and one summary line names the run folder (``quiet=True`` drops it).  ``stop()`` returns
-    the finished :class:`autoprov.run.Run`.
+    filter by default); ``formats`` / ``graphs`` as ``--format`` / ``--graph``; ``store`` as
+    ``--store`` (a folder or a ``postgresql://`` URL).  Inside a live session there is no process
+    exit to wait for, so the documents are written and the run is indexed when the capture stops,
+    and one summary line names the run folder (``quiet=True`` drops it).  ``stop()`` returns the
+    finished :class:`autoprov.run.Run`.
     """
     from .export.step import ExportStep, parse_formats, parse_graphs
     from .filtering import build_matcher
     from .session import Capture
+    from .store.index.location import resolve_store
 
-    export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync")
-    return Capture(build_matcher(filters=filters, match=match), export=export, announce=not quiet, **options)
+    store = resolve_store(str(options.pop("store")) if options.get("store") else None)
+    export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync", index=store)
+    return Capture(build_matcher(filters=filters, match=match), store=store.runs, export=export, announce=not quiet, **options)
 
 
 def start(**options: Any):
@@ -54,3 +59,12 @@ def stop():
     global _current
     current, _current = _current, None
     return None if current is None else current.stop()
+
+
+def __getattr__(name: str) -> Any:
+    """``autoprov.Store``, imported on first use: the index's database code stays out of ``import autoprov``."""
+    if name == "Store":
+        from .store.index.api import Store
+
+        return Store
+    raise AttributeError(f"module 'autoprov' has no attribute {name!r}")

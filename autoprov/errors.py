@@ -45,3 +45,13 @@ class RecordError(AutoprovError):
     """A run's record cannot be read: not an event log, unreadable, or written by another program."""
 
     code = "AP005"
+
+
+class IndexDatabaseError(AutoprovError):
+    """The run index database cannot be used: server down, wrong password, locked, or too new.
+
+    Indexing after a run never changes the run: the folder is kept, one line says why, and
+    ``autoprov index`` adds the run later.
+    """
+
+    code = "AP006"

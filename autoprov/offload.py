@@ -127,10 +127,13 @@ def _settle(folder: str, store: str, run_id: str, lost_log: str | None) -> Any:
     return str(settle(Path(folder), Path(store), run_id, content))
 
 
-def _export(run_dir: str, formats: list[str], graphs: list[str] | None, mode: str, embed: list[str]) -> Any:
+def _export(run_dir: str, formats: list[str], graphs: list[str] | None, mode: str, embed: list[str],
+            index: list[str | None] | None = None) -> Any:
     from .export.step import ExportStep
+    from .store.index.location import StoreLocation
 
-    step = ExportStep(tuple(formats), None if graphs is None else tuple(graphs), mode, tuple(embed))
+    location = None if index is None else StoreLocation(Path(str(index[0])), index[1], str(index[2]))
+    step = ExportStep(tuple(formats), None if graphs is None else tuple(graphs), mode, tuple(embed), index=location)
     written = step(Path(run_dir))
     return {"notes": list(written.notes), "summary": step.summary(Path(run_dir))}
 

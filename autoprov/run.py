@@ -42,8 +42,11 @@ class Run:
 
     @classmethod
     def find(cls, run: str = "latest", store: Path | str | None = None) -> Run:
-        """The run ``run`` (id, unique prefix or ``latest``) of ``store`` (default: the default store)."""
-        return cls(find_run(Path(store).absolute() if store else default_store(), run))
+        """The run ``run`` (id, unique prefix or ``latest``) of ``store`` (a folder or a ``postgresql://``
+        URL, whose runs are in the local folder; default: the default store)."""
+        from .store.index.location import resolve_store
+
+        return cls(find_run(resolve_store(os.fspath(store)).runs if store else default_store(), run))
 
     @property
     def run_id(self) -> str:

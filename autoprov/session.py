@@ -287,7 +287,8 @@ class Capture:
             try:
                 done = self._offload.request("export", run_dir=str(self.run_dir), formats=list(self.export.formats),
                                              graphs=None if self.export.graphs is None else list(self.export.graphs),
-                                             mode=self.export.mode, embed=list(self.export.embed))
+                                             mode=self.export.mode, embed=list(self.export.embed),
+                                             index=self.export.index_arguments())
                 return Run(self.run_dir, status, exit_code, notes=tuple(done["notes"]), summary=tuple(done["summary"]) or self._plain_summary())
             except OffloadFailed:
                 pass

@@ -33,6 +33,7 @@ OBS_IDS = [23523, 23526, 23559, 23592]
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--outdir", default="crab_1d_out", help="output directory")
+parser.add_argument("--energy-bins", type=int, default=5, help="reconstructed energy bins per decade (default 5)")
 args = parser.parse_args()
 outdir = Path(args.outdir)
 outdir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +47,7 @@ print(f"Observations: {len(observations)} runs, {sum(o.observation_live_time_dur
 target_position = SkyCoord(ra=83.63, dec=22.01, unit="deg", frame="icrs")
 on_region = CircleSkyRegion(center=target_position, radius=Angle("0.11 deg"))
 
-energy_axis = MapAxis.from_energy_bounds(0.1, 40, nbin=5, per_decade=True, unit="TeV", name="energy")
+energy_axis = MapAxis.from_energy_bounds(0.1, 40, nbin=args.energy_bins, per_decade=True, unit="TeV", name="energy")
 energy_axis_true = MapAxis.from_energy_bounds(0.05, 100, nbin=10, per_decade=True, unit="TeV", name="energy_true")
 geom = RegionGeom.create(region=on_region, axes=[energy_axis])
 dataset_empty = SpectrumDataset.create(geom=geom, energy_axis_true=energy_axis_true)

@@ -112,3 +112,23 @@ def core(request, monkeypatch) -> str:
     """The core under test, exported as AUTOPROV_CORE to in-process captures and subprocesses."""
     monkeypatch.setenv("AUTOPROV_CORE", request.param)
     return request.param
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of the tests' own, started once per session and removed after it."""
+    from pgserver import Server
+
+    server = Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """A fresh, empty database on the test server: its postgresql:// URL (with a password)."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:50]
+    postgres_server.drop_database(name)
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)

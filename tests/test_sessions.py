@@ -39,7 +39,7 @@ def test_sessions_in_code(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
     assert lines["decorated"] == "12 2"
-    runs = sorted((tmp_path / "store").iterdir())
+    runs = sorted(p for p in (tmp_path / "store").iterdir() if p.is_dir())  # beside them: index.sqlite
     assert len(runs) == 4  # one per with block, start/stop, and decorated call
     first = prov.read(tmp_path / "store" / lines["with"] / "provenance.json", format="json")
     labels = sorted(str(a.label) for a in first.get_records(prov.model.ProvActivity) if "toy" in str(a.label))

@@ -2,7 +2,8 @@
 
 ``python -m autoprov [options] script.py [args...]`` and ``autoprov run [options] ...`` run a
 program (:mod:`.run`); the other subcommands work on the store, one module per group
-(:mod:`.runs`, :mod:`.export`, :mod:`.filters`).  Adding a command is adding a module and a line
+(:mod:`.runs`, :mod:`.export`, :mod:`.filters`, and the index's :mod:`.index`, :mod:`.diff`,
+:mod:`.lineage`, :mod:`.rm`, :mod:`.gc`).  Adding a command is adding a module and a line
 to :data:`COMMANDS`.  Every :class:`~autoprov.errors.AutoprovError` becomes one line on stderr,
 ``autoprov: error: <message> [<id>]``, and exit status 2.
 """
@@ -29,6 +30,11 @@ COMMANDS = {
     "embed": ("embed", "embed_command"),
     "verify": ("reproduce", "verify_command"),
     "rerun": ("reproduce", "rerun_command"),
+    "index": ("index", "index_command"),
+    "diff": ("diff", "diff_command"),
+    "lineage": ("lineage", "lineage_command"),
+    "rm": ("rm", "rm_command"),
+    "gc": ("gc", "gc_command"),
 }
 SUBCOMMANDS = tuple(COMMANDS)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import UsageError
 
-STORE_HELP = "provenance store (default .prov, or $AUTOPROV_STORE)"
+STORE_HELP = "provenance store: a folder (default .prov, or $AUTOPROV_STORE) or a postgresql:// URL for the index"
 
 
 def _terminal_columns() -> int:
@@ -66,14 +66,15 @@ def store_parser(prog: str, run: bool = False, **kwargs: Any) -> Parser:
     parser = Parser(prog=prog, **kwargs)
     if run:
         parser.add_argument("run", nargs="?", default="latest", help="run id, unique prefix, or latest (default)")
-    parser.add_argument("--store", default=None, metavar="DIR", help=STORE_HELP)
+    parser.add_argument("--store", default=None, metavar="DIR|URL", help=STORE_HELP)
     return parser
 
 
 def store_path(value: str | None) -> Path:
-    from ..store import default_store
+    """The folder of run folders named by ``--store`` (a folder, or a URL: its local folder)."""
+    from ..store.index.location import resolve_store
 
-    return Path(value).absolute() if value else default_store()
+    return resolve_store(value).runs
 
 
 def run_folder(options: argparse.Namespace) -> Path:

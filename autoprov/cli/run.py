@@ -81,17 +81,20 @@ def run_command(argv: list[str]) -> int:
     if "engine" in debug:
         print(f"autoprov: engine {engine_name}: {reason}", file=sys.stderr)
     matcher = build_matcher(filters=options.filter, match=options.match, debug="filter" in debug)
+    from ..store.index.location import resolve_store
+
+    store = resolve_store(options.store)  # a bad store URL is a usage error, before running
     try:
         runner.prepare()
     except ProgramDidNotCompile as error:
         return error.report()  # as python: the error, no record (nothing ran)
-    capture = _start_capture(options, runner, matcher)
+    capture = _start_capture(options, runner, matcher, store)
     module = runner.install()
     outcome = runner.run(module)
     return _finish(outcome, capture, options, debug)
 
 
-def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) -> Any:
+def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any, store: Any) -> Any:
     """Start capture; if autoprov itself cannot, say so once and let the program run anyway."""
     from ..export.step import ExportStep, export_mode, parse_embed, parse_formats, parse_graphs
     from ..session import Capture
@@ -104,8 +107,8 @@ def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any) 
         "filters": list(getattr(matcher, "sources", [])),
         "embed": list(embed),
     }
-    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export), embed)
-    capture = Capture(matcher, engine=options.engine, store=options.store, hash_algorithm=options.hash, run_info=info, export=export)
+    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export), embed, index=store)
+    capture = Capture(matcher, engine=options.engine, store=store.runs, hash_algorithm=options.hash, run_info=info, export=export)
     capture.process_ends = True
     try:
         capture.start()

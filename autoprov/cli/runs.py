@@ -8,31 +8,53 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..store import RunFolder
-from .options import run_folder, store_parser, store_path
+from .options import run_folder, store_parser
 
 if TYPE_CHECKING:
     from ..export.model import RunModel
 
 
 def list_command(argv: list[str]) -> int:
-    """``autoprov list``: runs with their status, newest last."""
-    from ..run import Run
-    from ..store import run_dirs
+    """``autoprov list [filters]``: runs of the index with their status, oldest first.
 
-    from ..errors import AutoprovError
+    Each filter narrows the list (all must match); files are matched by their current content.
+    The index first takes in the store's run folders it does not have yet.
+    """
+    from ..store.index.api import Store
+
+    parser = store_parser("autoprov list", description="Runs of the store, oldest first, from its index.")
+    parser.add_argument("--status", action="append", default=[], metavar="STATUS", help="completed, failed, interrupted or incomplete (comma list, repeatable)")
+    parser.add_argument("--since", default=None, metavar="TIME", help="started at or after: 2026-12-01, 2026-12-01T18:00 (local time) or an age: 3d, 12h")
+    parser.add_argument("--until", default=None, metavar="TIME", help="started at or before (same forms)")
+    parser.add_argument("--script", default=None, metavar="SCRIPT", help="runs of this script (path, or file name)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="an activity had this parameter value (repeatable)")
+    parser.add_argument("--used", action="append", default=[], metavar="FILE", help="read this file's current content (repeatable)")
+    parser.add_argument("--generated", action="append", default=[], metavar="FILE", help="wrote this file's current content (repeatable)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text lines (default) or a JSON list")
+    options = parser.parse_args(argv)
+    statuses = [part for value in options.status for part in value.split(",") if part]
+    store = Store(options.store)
+    runs = store.runs(status=statuses or None, since=options.since, until=options.until, script=options.script,
+                      param=options.param, used=options.used, generated=options.generated)
+    filtered = any((statuses, options.since, options.until, options.script, options.param, options.used, options.generated))
+    if options.format == "json":
+        import json
+        from dataclasses import asdict
+
+        json.dump([asdict(info) for info in runs], sys.stdout, indent=1, default=str)
+        print()
+        return 0
     from ..export.step import read_notes
 
-    options = store_parser("autoprov list").parse_args(argv)
-    for run_dir in run_dirs(store_path(options.store)):
-        try:
-            model = Run(run_dir).model()
-        except AutoprovError as error:  # one unreadable run never hides the others
-            print(f"{run_dir.name}  {'unreadable':<11}  {error}")
-            continue
-        program = model.info.get("program") or ""
-        notes = sum(len(n) for n in read_notes(run_dir).values())
-        flag = f"  ({notes} note{'s' if notes > 1 else ''}: autoprov show {run_dir.name})" if notes else ""
-        print(f"{run_dir.name}  {model.status:<11}  {len(model.activities):>6} activities  {program}{flag}")
+    lines = []
+    for info in runs:
+        notes = sum(len(n) for n in read_notes(Path(info.folder)).values())
+        flag = f"  ({notes} note{'s' if notes > 1 else ''}: autoprov show {info.run_id})" if notes else ""
+        lines.append((info.run_id, f"{info.run_id}  {info.status:<11}  {info.activities:>6} activities  {info.program or ''}{flag}"))
+    if not filtered:  # one unreadable run never hides the others, nor is it hidden
+        lines += [(run_id, f"{run_id}  {'unreadable':<11}  {reason}") for run_id, reason in store.unreadable.items()]
+    for _, line in sorted(lines) if store.unreadable and not filtered else lines:
+        print(line)
     return 0
 
 

@@ -21,6 +21,7 @@ from .quiet_gc import paused_gc
 from .render import GRAPH_FORMATS
 
 if TYPE_CHECKING:  # the exporter proper is imported after the run, not at start-up
+    from ..store.index.location import StoreLocation
     from .model import RunModel
     from .outputs import Written
 
@@ -167,17 +168,20 @@ class ExportStep:
     run's wall time, so by default a detached ``autoprov export --all`` writes them just after the
     program has exited (each file appears atomically).  ``--export sync`` writes everything before
     exiting.  With ``embed=("fits",)`` the run's FITS outputs get their provenance first, always
-    before the process ends (:mod:`.fits_embed`).
+    before the process ends (:mod:`.fits_embed`).  The run is indexed into ``index`` (a store
+    location) the same way: by the detached process after exit, first, or before returning with
+    ``sync``; a failure there is a note, never the run's.
     """
 
     def __init__(
         self, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None, mode: str = "background",
-        embed: tuple[str, ...] = (),
+        embed: tuple[str, ...] = (), index: StoreLocation | None = None,
     ) -> None:
         self.formats = formats
         self.graphs = graphs
         self.mode = mode
         self.embed = embed  # "fits": provenance into the run's FITS outputs, before the documents
+        self.index = index  # the store whose index gets the run (None: not indexed)
         self.model: RunModel | None = None
         self.written: Written | None = None
 
@@ -195,9 +199,32 @@ class ExportStep:
                 self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
         self.written.notes[:0] = notes
         record_notes(Path(run_dir), "post-run", self.written.notes)
-        if deferred:
-            self._detach(Path(run_dir))
+        if self.index is not None and self.mode == "sync":
+            self._index_now(Path(run_dir))  # its note is printed, not kept: the index is not the record
+        if deferred or (self.index is not None and self.mode == "background"):
+            self._detach(Path(run_dir), deferred)
         return self.written
+
+    def _index_now(self, run_dir: Path) -> None:
+        """Index the run before returning (sync); a database problem becomes one note line."""
+        from ..errors import AutoprovError, IndexDatabaseError
+        from ..store.index.api import Store
+
+        assert self.index is not None and self.written is not None
+        later = "the run folder is kept: `autoprov index` adds it later"
+        store = Store(self.index)
+        try:
+            store.add(run_dir, self.model)
+        except AutoprovError as error:
+            self.written.notes.append(str(type(error)(f"{error.args[0]}; {later}")))
+        except Exception as error:  # indexing never changes the run's outcome
+            self.written.notes.append(str(IndexDatabaseError(f"indexing failed ({type(error).__name__}: {error}); {later}")))
+        finally:
+            store.database.dispose()
+
+    def index_arguments(self) -> list[str | None] | None:
+        """The index location as plain values, for the I/O helper that runs this step (:mod:`autoprov.offload`)."""
+        return None if self.index is None else [str(self.index.runs), self.index.url, self.index.origin]
 
     def _embed(self, run_dir: Path) -> list[str]:
         """Provenance into the FITS outputs, before the process exits (a next pipeline step may read
@@ -214,8 +241,9 @@ class ExportStep:
             notes.append(f"provenance embedded in {done} FITS file{'s' if done > 1 else ''} (`autoprov export --from-fits FILE` reads it)")
         return notes
 
-    def _detach(self, run_dir: Path) -> None:
-        """Start ``autoprov export --all`` for the slow outputs, once this process has exited.
+    def _detach(self, run_dir: Path, export: bool = True) -> None:
+        """Start ``autoprov index RUN`` and ``autoprov export --all`` (the slow outputs), once this
+        process has exited.
 
         The exporter's Python (0.3 s of CPU for prov, rdflib and Graphviz) would otherwise start
         while this process is still finishing and compete with it for the CPU: ~30 ms of every
@@ -229,22 +257,35 @@ class ExportStep:
         program's own ``os.wait()`` to reap).  The exporter runs with warnings ignored (a
         ``PYTHONWARNINGS=error`` meant for the program must not abort it), and its error output
         goes to the run folder's ``export.log``, which ``autoprov show`` reports.
+
+        The indexer runs first (a fraction of a second), its output discarded: a database that
+        cannot be used leaves the run for the next query or ``autoprov index`` to catch up.  The
+        store's URL reaches it through the environment, never a command line (``ps`` shows those).
         """
+        import shlex
         import subprocess
 
         from ..store.layout import RunFolder
 
-        command = [sys.executable, "-W", "ignore", "-m", "autoprov", "export", run_dir.name, "--store", str(run_dir.parent),
-                   "--all", "--format", ",".join(self.formats)]
-        if self.graphs is not None:
-            command += ["--graph", ",".join(self.graphs) or "none"]
+        command: list[str] = []
+        if export:
+            command = [sys.executable, "-W", "ignore", "-m", "autoprov", "export", run_dir.name, "--store", str(run_dir.parent),
+                       "--all", "--format", ",".join(self.formats)]
+            if self.graphs is not None:
+                command += ["--graph", ",".join(self.graphs) or "none"]
+        index, environment = "", None
+        if self.index is not None and self.mode == "background":
+            indexer = [sys.executable, "-W", "ignore", "-m", "autoprov", "index", run_dir.name, "--quiet"]
+            index = f"{shlex.join(indexer)} </dev/null 3<&- >/dev/null 2>&1; "
+            environment = {**os.environ, **self.index.child_environment()}
+        then = 'exec "$@" </dev/null 3<&- >/dev/null 2>>"$log"' if export else ":"
         # (a background job's stdin is /dev/null unless given through another descriptor: fd 3)
-        script = 'log=$1; shift; exec 3<&0; (read -r _ <&3; exec "$@" </dev/null 3<&- >/dev/null 2>>"$log") >/dev/null 2>&1 &'
+        script = f'log=$1; shift; exec 3<&0; (read -r _ <&3; {index}{then}) >/dev/null 2>&1 &'
         wait_end, exit_end = os.pipe()  # both close-on-exec: only this process holds exit_end
         try:
             starter = subprocess.Popen(["/bin/sh", "-c", script, "autoprov-export", str(RunFolder(run_dir).export_log), *command],
                                        stdin=wait_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                       start_new_session=True, close_fds=True)
+                                       start_new_session=True, close_fds=True, env=environment)
             starter.wait()
         except BaseException:
             os.close(exit_end)

@@ -76,34 +76,21 @@ def requested(cli: list[str] | None, cwd: Path | None = None, environ: dict[str,
 
 
 def _from_pyproject(cwd: Path) -> list[FilterRef]:
-    for directory in (cwd, *cwd.parents):
-        path = directory / "pyproject.toml"
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise FilterError(f"filter {path}: cannot read it ({error})") from None
-        if "tool.autoprov" not in text:
-            return []
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            try:
-                import tomli as tomllib  # type: ignore[no-redef]
-            except ImportError:
-                raise FilterError(f"filter {path}: reading [tool.autoprov] on Python 3.10 needs the 'tomli' package") from None
-        try:
-            settings = tomllib.loads(text).get("tool", {}).get("autoprov", {})
-        except tomllib.TOMLDecodeError as error:
-            raise FilterError(f"filter {path}: invalid TOML ({error})") from None
-        filters = settings.get("filters", [])
-        if isinstance(filters, str):
-            filters = [filters]
-        if not isinstance(filters, list) or not all(isinstance(item, str) for item in filters):
-            raise FilterError(f"filter {path}: [tool.autoprov] filters must be a list of filter names or files")
-        return [FilterRef(spec, str(path), directory) for spec in filters]
-    return []
+    from ..pyproject import PyprojectError, tool_settings
+
+    try:
+        found = tool_settings(cwd)
+    except PyprojectError as error:
+        raise FilterError(f"filter {error}") from None
+    if found is None:
+        return []
+    path, settings = found
+    filters = settings.get("filters", [])
+    if isinstance(filters, str):
+        filters = [filters]
+    if not isinstance(filters, list) or not all(isinstance(item, str) for item in filters):
+        raise FilterError(f"filter {path}: [tool.autoprov] filters must be a list of filter names or files")
+    return [FilterRef(spec, str(path), path.parent) for spec in filters]
 
 
 def read_bytes(path: Path, label: str) -> bytes:

@@ -13,17 +13,18 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 from ..errors import StoreError
+from .index.location import DEFAULT_FOLDER as DEFAULT_STORE
+from .index.location import STORE_ENV, resolve_store
 from .layout import RunFolder
 from .live import adopt_orphans, create_run_dir
 
 __all__ = ["DEFAULT_STORE", "STORE_ENV", "create_run_dir", "default_store", "find_run", "new_run_id", "run_dirs"]
 
-DEFAULT_STORE = ".prov"
-STORE_ENV = "AUTOPROV_STORE"
-
 
 def default_store() -> Path:
-    return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE).absolute()
+    """The folder of run folders: ``$AUTOPROV_STORE``, ``[tool.autoprov] store``, else ``.prov``
+    (with a PostgreSQL URL there, the local folder its runs go to: :mod:`.index.location`)."""
+    return resolve_store().runs
 
 
 def new_run_id() -> str:
