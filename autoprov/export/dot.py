@@ -16,6 +16,7 @@ from os.path import basename
 from typing import Any, NamedTuple
 
 from .model import Activity, EntityKey, RunModel
+from .statements import printable
 
 COLLAPSE_AT = 60  # activities above which repeated calls are collapsed
 MAX_LABEL_PARAMS = 3
@@ -28,7 +29,8 @@ FAILED_STYLE = 'shape=box, style="rounded,filled", fillcolor="#f4cccc", color="#
 
 
 def quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT string of ``text`` (any file name: bytes that are not UTF-8 are escaped)."""
+    return '"' + printable(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _short(value: Any, limit: int = MAX_VALUE) -> str:
