@@ -325,7 +325,9 @@ def activities_text(model: RunModel) -> str:
     """``N activities``; for none, why, since a run that matched nothing usually has a filter problem."""
     if model.activities:
         return f"{len(model.activities)} activities"
-    filters = [str(name) for name in model.info.get("filters") or ()]
+    from ..filtering.locate import NO_FILTER
+
+    filters = [str(name) for name in model.info.get("filters") or () if name != NO_FILTER]
     if not filters:
         return "0 activities (no filter was used: give --filter or --match)"
     return f"0 activities (the filters {', '.join(filters)} matched no call: see `autoprov filters check`, or run with --debug filter)"
