@@ -45,14 +45,42 @@ def obs_ids_in(path: Path) -> tuple[int, ...]:
         return tuple(int(obs_id) for obs_id in hdus["META_TABLE"].data["OBS_ID"])
 
 
-def record(tmp_path: Path, script: str) -> tuple[Lineage, Path]:
+class Record:
+    """The activities of a PROV document with what each used and generated, by role."""
+
+    def __init__(self, doc: prov.model.ProvDocument) -> None:
+        doc = doc.unified()
+        self.location = {str(e.identifier): str(next(iter(e.get_attribute("prov:location")))) for e in doc.get_records(prov.model.ProvEntity)
+                         if e.get_attribute("prov:location")}
+        self.activities = {str(a.identifier): a for a in doc.get_records(prov.model.ProvActivity)}
+        self.links: list[tuple[str, str, str, str]] = []  # (direction, activity, role, entity)
+        for kind, direction in ((prov.model.ProvUsage, "used"), (prov.model.ProvGeneration, "generated")):
+            for relation in doc.get_records(kind):
+                role = next(iter(relation.get_attribute("prov:role")), "")
+                self.links.append((direction, str(next(iter(relation.get_attribute("prov:activity")))), str(role),
+                                   str(next(iter(relation.get_attribute("prov:entity"))))))
+
+    def named(self, suffix: str) -> list[str]:
+        return [a for a, record in self.activities.items() if str(next(iter(record.get_attribute("prov:label")))).endswith(suffix)]
+
+    def param(self, activity: str, name: str) -> str:
+        return str(next(iter(self.activities[activity].get_attribute(f"param:{name}"))))
+
+    def files(self, direction: str, suffix: str, role: str) -> set[str]:
+        """Locations of the files the activities named ``*suffix`` used or generated with ``role``."""
+        acts = set(self.named(suffix))
+        return {self.location[e] for d, a, r, e in self.links if d == direction and a in acts and r == role and e in self.location}
+
+
+def record(tmp_path: Path, script: str) -> tuple[Lineage, Path, Record]:
     out = tmp_path / "out"
     command = [sys.executable, "-m", "autoprov", "--store", str(tmp_path / ".prov"), "--format", "json", "--graph", "none",
                str(SCRIPTS / "gammapy" / script), str(out)]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=environment(), timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
     (run_dir,) = [p for p in (tmp_path / ".prov").iterdir() if (p / "events.jsonl").exists()]
-    return Lineage(prov.read(run_dir / "provenance.json", format="json")), out
+    doc = prov.read(run_dir / "provenance.json", format="json")
+    return Lineage(doc), out, Record(doc)
 
 
 def check(lineage: Lineage, out: Path, expected: dict[str, set[str]]) -> None:
@@ -68,7 +96,10 @@ def check(lineage: Lineage, out: Path, expected: dict[str, set[str]]) -> None:
 
 
 def test_analysis_stacked_and_joint(tmp_path: Path) -> None:
-    lineage, out = record(tmp_path, "analysis_stacked_joint.py")
+    lineage, out, activities = record(tmp_path, "analysis_stacked_joint.py")
+    config = str(out / "config.yaml")
+    assert activities.files("generated", "AnalysisConfig.write", "config_file") == {config}  # its role, not 'write'
+    assert activities.files("used", "AnalysisConfig.read", "config_file") == {config}
     expected = {"config.yaml": set()}
     for name in ("stacked", "joint"):
         for product in ("datasets.yaml", "models.yaml", "models_covariance.dat", "flux_points.fits"):
@@ -81,7 +112,8 @@ def test_analysis_stacked_and_joint(tmp_path: Path) -> None:
 
 
 def test_makers_loop_stacked_in_place(tmp_path: Path) -> None:
-    lineage, out = record(tmp_path, "makers_stack.py")
+    lineage, out, activities = record(tmp_path, "makers_stack.py")
+    assert len(activities.named("MapDataset.stack")) == 4 + 2  # the loop, and inside DatasetsMaker.run
     every = runs(*RUNS)
     check(lineage, out, {
         "stacked.fits.gz": every, "stacked_models.yaml": every, "stacked_models_covariance.dat": every,
@@ -90,7 +122,17 @@ def test_makers_loop_stacked_in_place(tmp_path: Path) -> None:
 
 
 def test_reflected_regions_spectra_per_run(tmp_path: Path) -> None:
-    lineage, out = record(tmp_path, "reflected_1d.py")
+    lineage, out, activities = record(tmp_path, "reflected_1d.py")
+    store = GAMMAPY_DATA / "hess-dl3-dr1"
+    assert activities.files("used", "DataStore.from_dir", "data_store_index") == {str(store / "obs-index.fits.gz"), str(store / "hdu-index.fits.gz")}
+    assert not [location for location in activities.location.values() if "$GAMMAPY_DATA" in location]
+    assert activities.files("generated", "DatasetModels.write", "models_file") == {str(out / "joint_models.yaml"), str(out / "flux_points_models.yaml")}
+    statistics = sorted(activities.param(fit, "datasets.stat_type") for fit in activities.named("Fit.run"))
+    assert statistics == ['["chi2"]', '["wstat","wstat","wstat","wstat"]']  # the two fits are told apart
+    (built,) = activities.named("FluxPointsDataset.__init__")
+    (estimated,) = activities.named("FluxPointsEstimator.run")
+    flux_points = {e for d, a, r, e in activities.links if d == "generated" and a == estimated}
+    assert {e for d, a, r, e in activities.links if d == "used" and a == built and r == "flux_points"} == flux_points
     every = runs(*RUNS)
     expected = {f"obs_{obs_id}.fits": runs(obs_id) for obs_id in RUNS}
     for name in ("joint_models.yaml", "joint_models_covariance.dat", "stacked.fits", "flux_points.fits",
@@ -100,12 +142,13 @@ def test_reflected_regions_spectra_per_run(tmp_path: Path) -> None:
 
 
 def test_light_curve(tmp_path: Path) -> None:
-    lineage, out = record(tmp_path, "light_curve.py")
+    lineage, out, _ = record(tmp_path, "light_curve.py")
     check(lineage, out, {"light_curve.fits": runs(*RUNS), "light_curve_first_two.fits": runs(23523, 23526)})
 
 
 def test_simulation_from_irf_files(tmp_path: Path) -> None:
-    lineage, out = record(tmp_path, "simulate_irfs.py")
+    lineage, out, activities = record(tmp_path, "simulate_irfs.py")
+    assert activities.files("used", "load_irf_dict_from_file", "irf_file") == {str(SOUTH), str(NORTH)}
     check(lineage, out, {
         "simulated_south.fits.gz": {str(SOUTH)}, "simulated_north.fits.gz": {str(NORTH)},
         "fitted_south.yaml": {str(SOUTH)}, "fitted_south_covariance.dat": {str(SOUTH)},

@@ -26,7 +26,7 @@ KEPT_FOLDERS = ("/dev/shm",)
 # Folders where libraries keep their own caches and settings (relative to the home directory):
 # the astropy, matplotlib, IPython and Jupyter folders, not the whole of ~/.cache or ~/.config.
 LIBRARY_HOME_FOLDERS = (".astropy", ".matplotlib", ".ipython", ".jupyter", ".local/share/jupyter", ".keras")
-LIBRARY_XDG_FOLDERS = ("astropy", "matplotlib", "fontconfig", "pip")  # under $XDG_CACHE_HOME and $XDG_CONFIG_HOME
+LIBRARY_XDG_FOLDERS = ("astropy", "matplotlib", "fontconfig", "pip", "autoprov")  # under $XDG_CACHE_HOME and $XDG_CONFIG_HOME
 AT_FDCWD = -1  # what CPython's audit events give for "no dir_fd"
 
 
