@@ -348,8 +348,11 @@ class FileEvents:
             path = getattr(module, "__file__", None)
             if name == "__main__" or not isinstance(path, str):
                 continue
-            real = os.path.realpath(path)
-            if self.scope.excludes(real) or not os.path.isfile(real):
+            absolute = os.path.abspath(path)
+            if self.scope.excludes(absolute):  # most modules: no link to resolve, no stat
+                continue
+            real = os.path.realpath(absolute)
+            if (real != absolute and self.scope.excludes(real)) or not os.path.isfile(real):
                 continue
             self._append((events.FILE, None, "import", real, time_ns(), self.files.read(real), {"module": name}))
 

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import events
-from .values import describe_object, is_parameter_like, state_digest
+from .values import describe_object, is_parameter_like, quiet_state_digest
 
 MAX_MEMBERS = 1000
 MAX_NESTING = 3  # collections of collections followed this deep
@@ -114,7 +114,7 @@ class ObjectRegistry:
         if described is None or (not described.state and member_keys is None):
             return None  # nothing the filter says about it: no fingerprint
         lookup = self.states.lookup if self.states else None
-        own = state_digest(obj, described.state, lookup) if described.state else ()
+        own = quiet_state_digest(obj, described.state, lookup) if described.state else ()
         return (own, tuple(member_keys)) if member_keys is not None else own
 
     def _members(self, obj: Any, described: Any, depth: int) -> list[Any] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+import sys
 from pathlib import PurePath
 from typing import Any
 
@@ -242,6 +243,16 @@ def array_digest(array: Any) -> tuple:
         flat = array.reshape(-1) if array.flags.c_contiguous else array.flat  # a view, or an iterator: never a copy
         data = numpy.ascontiguousarray(flat[::step])
     return ("array", array.shape, str(array.dtype), xxhash.xxh3_64_intdigest(data.tobytes() if data.ndim == 0 else data.view("u1").data))
+
+
+def quiet_state_digest(value: Any, paths: tuple[str, ...], lookup: Any) -> tuple:
+    """:func:`state_digest` with numpy's floating-point warnings silenced: reading a computed
+    attribute (a property) must never print a warning the program would not have printed."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return state_digest(value, paths, lookup)
+    with numpy.errstate(all="ignore"):
+        return state_digest(value, paths, lookup)
 
 
 def state_digest(value: Any, paths: tuple[str, ...], lookup: Any, depth: int = 0) -> tuple:
