@@ -121,7 +121,7 @@ cubes.save(group.models, "models.txt")  # another fresh wrapper around the fitte
 '''
 
 
-def run(tmp_path: Path, engine: str) -> tuple[Lineage, prov.model.ProvDocument]:
+def run(tmp_path: Path, engine: str) -> tuple[Lineage, prov.model.ProvDocument, Path]:
     (tmp_path / "cubes.py").write_text(LIBRARY)
     (tmp_path / "cubes.yaml").write_text(FILTER)
     (tmp_path / "main.py").write_text(SCRIPT)
@@ -131,11 +131,11 @@ def run(tmp_path: Path, engine: str) -> tuple[Lineage, prov.model.ProvDocument]:
     assert result.returncode == 0, result.stderr
     run_dir = next(p for p in result.store.iterdir() if (p / "events.jsonl").exists())
     doc = prov.read(run_dir / "provenance.json", format="json")
-    return Lineage(doc), doc
+    return Lineage(doc), doc, run_dir
 
 
 def test_products_reach_exactly_their_inputs(tmp_path: Path, engine: str) -> None:
-    lineage, _ = run(tmp_path, engine)
+    lineage, _, _ = run(tmp_path, engine)
 
     def inputs(product: str) -> set[str]:
         found = lineage.sources(tmp_path / product, lambda location: Path(location).name.startswith("input_"))
@@ -149,7 +149,7 @@ def test_products_reach_exactly_their_inputs(tmp_path: Path, engine: str) -> Non
 
 
 def test_versions_are_revisions_and_unchanged_objects_stay_one_entity(tmp_path: Path, engine: str) -> None:
-    _, doc = run(tmp_path, engine)
+    _, doc, run_dir = run(tmp_path, engine)
     doc = doc.unified()
     revisions = [r for r in doc.get_records(prov.model.ProvDerivation)
                  if any(str(value) == "prov:Revision" for value in r.get_attribute("prov:type"))]
@@ -169,3 +169,4 @@ def test_versions_are_revisions_and_unchanged_objects_stay_one_entity(tmp_path: 
     saves = [used_by_save[a] for a in sorted(used_by_save, key=lambda a: int(a.rsplit("_", 1)[1]))]
     assert saves[1] == saves[2]  # two.txt and two_again.txt: the same, unchanged object
     assert saves[3] != saves[0]
+    assert (run_dir / "graph.dot").read_text().count('label="revised"') == len(revisions)  # drawn, so the chain shows
