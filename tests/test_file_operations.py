@@ -236,7 +236,8 @@ def test_any_byte_string_as_a_name_in_every_output_format(tmp_path: Path, engine
     assert len(rdflib.Graph().parse(run_dir / "provenance.ttl", format="turtle")) > 0
     assert (run_dir / "provenance.provn").read_text(encoding="utf-8").startswith("document")
     assert (run_dir / "graph.svg").read_text(encoding="utf-8").lstrip().startswith(("<?xml", "<svg"))
-    for fmt in ("json", "provn", "xml", "ttl"):
+    assert "caf\\xe9 latin-1.txt" in (run_dir / "report.html").read_text(encoding="utf-8")
+    for fmt in ("json", "provn", "xml", "ttl", "html"):
         done = subprocess.run([sys.executable, "-m", "autoprov", "export", run_dir.name, "--store", str(result.store), "--format", fmt,
                                "-o", "-"], capture_output=True, env=environment())
         assert done.returncode == 0, done.stderr
