@@ -284,6 +284,7 @@ def test_the_programs_own_modules_are_recorded_with_their_digests(tmp_path: Path
     assert {name: imports[name] for name in ("helpers", "mypkg", "mypkg.tools")} == {
         "helpers": str(tmp_path / "helpers.py"), "mypkg": str(tmp_path / "mypkg" / "__init__.py"), "mypkg.tools": str(tmp_path / "mypkg" / "tools.py")}
     assert "json" not in imports and "autoprov" not in imports
+    assert str(tmp_path / "main.py") not in imports.values()  # the script is the plan, not a module
     model = run_model.build(result.events)
     assert model.digests[(str(tmp_path / "mypkg" / "tools.py"), 0)][1] == xxh((tmp_path / "mypkg" / "tools.py").read_bytes())
     assert any(link.act is None and link.role == "module" and link.entity[1] == str(tmp_path / "helpers.py") for link in model.used)

@@ -344,10 +344,12 @@ class FileEvents:
 
     def _record_modules(self) -> None:
         """The program's own imported modules (not the interpreter's or installed libraries')."""
+        main = sys.modules.get("__main__")
+        script = getattr(main, "__file__", None)
         for name, module in sorted(sys.modules.copy().items()):
             path = getattr(module, "__file__", None)
-            if name == "__main__" or not isinstance(path, str):
-                continue
+            if module is main or not isinstance(path, str) or path == script:
+                continue  # the program itself (also as __mp_main__) is the record's plan
             absolute = os.path.abspath(path)
             if self.scope.excludes(absolute):  # most modules: no link to resolve, no stat
                 continue
