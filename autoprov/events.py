@@ -17,15 +17,25 @@ END        act, t, status ("completed" | "failed"), error (None or "ExcType: mes
            [, results (dict path -> rendered value: a rule's ``results``, read at return)]
 USE        act, role, obj, t                  an activity used a Python-object entity
 GEN        act, role, obj, t                  an activity generated a Python-object entity
-OBJ        obj, description (dict: type, repr, name, shape, dtype, length, path, ...)
+OBJ        obj, description (dict: type, repr, name, shape, dtype, length, entity, ...)
+REV        obj, previous obj, act or None     obj is a new version of previous (its state changed:
+                                              in the activity act, or between recorded calls)
 MEMBER     collection obj, member obj         hadMember
 FILEARG    act, role, path, direction ("used" | "generated")  a filename argument of an activity
-FILE       act or None, op, path, t, extra    op: "read" | "write" | "update" | "remove" | "rename" |
-                                              "copy" | "mkdir" | "listdir"; extra: destination path
-                                              (rename, copy) or None.  Paths are absolute.
+FILE       act or None, op, path, t, extra    op: "read" | "write" | "update" | "truncate" | "remove" |
+           [, details]                        "rename" | "copy" | "link" | "symlink" | "mkdir" |
+                                              "listdir" | "import"; extra: the version (read, write,
+                                              update, truncate, import), the destination path
+                                              (rename, copy, link), the link's target (symlink) or
+                                              None.  Paths are absolute real paths; details (dict):
+                                              "via": the path as opened, through a symbolic link;
+                                              "module": the module name of an "import" (a module of
+                                              the program's own, read by the import system)
 DIGEST     path, version, algorithm, hexdigest, size, mtime_ns
                                               version 0 is the file as found before the run; each
                                               open for writing starts a new version
+SCOPE      scope (dict: folders, kept,        what the file record leaves out, emitted once at stop
+           ignored_callers)
 ERROR      component, message                 capture degraded (never the user's error)
 DESC       name, description (dict)           the IVOA ActivityDescription of the activities
                                               called ``name`` (from ``Rule.description``: keys such
@@ -48,10 +58,12 @@ END = "end"
 USE = "use"
 GEN = "gen"
 OBJ = "obj"
+REV = "rev"
 MEMBER = "member"
 FILEARG = "filearg"
 FILE = "file"
 DIGEST = "digest"
+SCOPE = "scope"
 ERROR = "error"
 DESC = "desc"
 ENV = "env"

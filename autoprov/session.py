@@ -17,6 +17,7 @@ program inside an active one joins it instead of failing.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import signal
@@ -124,6 +125,7 @@ class Capture:
         self._patched: dict[str, Callable] = {}
         self._offload: Any = None  # the helper doing autoprov's I/O once the program watches audit events
         self.process_ends = False  # set by `python -m autoprov`: the process ends right after stop()
+        self._at_exit: Callable[[], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -172,7 +174,19 @@ class Capture:
         self._engine.start()
         self._install_sigterm()
         self._patch_exit_functions()
+        atexit.register(self._run_at_exit)  # before the program's own handlers: so it runs after them
         return self
+
+    def finish_at_exit(self, finish: Callable[[], None]) -> None:
+        """Call ``finish`` (which stops this capture) when the interpreter exits, after the exit
+        handlers the program registered: the files they write, and the buffers of files the program
+        left open, are then in the record (``python -m autoprov`` ends its runs this way)."""
+        self._at_exit = finish
+
+    def _run_at_exit(self) -> None:
+        finish, self._at_exit = self._at_exit, None
+        if finish is not None:
+            finish()
 
     def stop(self, status: str = "completed", exit_code: int | None = 0) -> Run | None:
         """End the run: record how it ended, write the log, export; the finished :class:`Run`.
@@ -229,12 +243,13 @@ class Capture:
         self._stop_tracing(keep_engine=self.process_ends and self._offload is not None)
         self._unpatch_exit_functions()
         _active = None
+        atexit.unregister(self._run_at_exit)
         recorder = self.recorder
         assert recorder is not None and self._log is not None and self.run_dir is not None
         self.status = status
         recorder.close_open_activities("interrupted" if status == "interrupted" else "incomplete")
         try:
-            recorder.files.finish()
+            recorder.file_events.finish()
         except Exception as error:
             recorder.fault("hash", error)
         facts = environment.snapshot()

@@ -96,17 +96,22 @@ def test_crab_1d_record(tmp_path):
     assert acts("DataStore.get_observations") <= after_store
     for step in ("SpectrumDatasetMaker.run", "ReflectedRegionsBackgroundMaker.run", "SafeMaskMaker.run", "Fit.run", "FluxPointsEstimator.run"):
         assert acts(step) and acts(step) <= after_store, step
-    # Fit.run changes the models of the Datasets in place: it generates a new version of the
-    # Datasets, which the estimator uses, and that version derives from the makers' outputs
+    # Fit.run sets the best-fit values on the datasets' models in place: it generates new versions of
+    # the models (the datasets' data are unchanged), which the estimator uses through the datasets'
+    # models (a new wrapper holding them), and those versions derive from the makers' outputs
     inputs: dict[str, set[str]] = defaultdict(set)
     for record in doc.get_records(prov.model.ProvUsage):
         inputs[str(_one(record, "prov:activity"))].add(str(_one(record, "prov:entity")))
     outputs: dict[str, set[str]] = defaultdict(set)
     for record in doc.get_records(prov.model.ProvGeneration):
         outputs[str(_one(record, "prov:activity"))].add(str(_one(record, "prov:entity")))
+    members: dict[str, set[str]] = defaultdict(set)
+    for record in doc.get_records(prov.model.ProvMembership):
+        members[str(_one(record, "prov:collection"))].add(str(_one(record, "prov:entity")))
     (fit,), (estimator,) = acts("Fit.run"), acts("FluxPointsEstimator.run")
-    fitted = outputs[fit] & inputs[estimator]
-    assert fitted and not inputs[fit] & inputs[estimator]  # the fitted version, not the one before the fit
+    used_models = {member for collection in inputs[estimator] for member in members[collection]}
+    fitted = outputs[fit] & used_models
+    assert fitted and not inputs[fit] & used_models  # the fitted versions, not the ones before the fit
     assert fitted <= reachable(edges, acts("SafeMaskMaker.run"))
     flux_points = files_by_path(doc)[str(tmp_path / "out" / "flux_points.fits")]
     assert str(flux_points.identifier) in reachable(edges, {estimator})

@@ -16,6 +16,8 @@ def file_events(result) -> list[tuple]:
     acts = result.activities()
     rows = []
     for event in result.of_kind("file"):
+        if event[2] == "import":
+            continue  # the program's own modules (toy), recorded at the end: not its I/O
         act = acts[event[1]]["name"].rsplit(".", 1)[-1] if event[1] is not None else None
         rows.append((act, event[2], event[3], event[5]))
     return rows

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import FilterError
 from ..filtering import build_matcher
 from ..filtering.compiler import FunctionSelection, MethodSelection
+from ..filtering.lint import import_warnings, module_warnings
 from ..filtering.locate import FilterRef, load
 from .options import Parser
 
@@ -17,26 +18,35 @@ from .options import Parser
 def main(argv: list[str]) -> int:
     parser = Parser(prog="autoprov filters", description="Validate filters and explain their decisions.")
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate filter files or shipped filters and summarise them")
+    check = commands.add_parser("check", help="validate filter files or shipped filters, summarise them and warn about "
+                                "patterns, base classes, arguments and attributes that match nothing")
     check.add_argument("filters", nargs="+", metavar="FILE|NAME")
+    check.add_argument("--no-import", action="store_true", help="do not import the modules the filters name "
+                       "(only check that they can be found)")
     explain = commands.add_parser("explain", help="is this function an activity, and which rule decided it?")
     explain.add_argument("function", metavar="MODULE.QUALNAME", help="e.g. gammapy.makers.MapDatasetMaker.run")
     explain.add_argument("--filter", action="append", default=[], metavar="NAME|FILE", help="filters to use (default: as for a run)")
     explain.add_argument("--match", action="append", default=[], metavar="MODULE:QUALNAME", help="also select functions matching this glob, as for a run")
     options = parser.parse_args(argv)
     if options.command == "check":
-        return check_command(options.filters)
+        return check_command(options.filters, imports=not options.no_import)
     return explain_command(options.function, options.filter, options.match)
 
 
-def check_command(specs: list[str]) -> int:
-    """Validate each filter (no cache: this is the place to see every error) and summarise it."""
+def check_command(specs: list[str], imports: bool = True) -> int:
+    """Validate each filter (no cache: this is the place to see every error), summarise it, and warn
+    about what can match nothing (importing the modules it names unless ``imports`` is false)."""
     for spec in specs:
         entries = load(FilterRef(spec, "the command line", Path.cwd()), use_cache=False)
         includes = [entry for entry in entries if entry.rule is not None]
         print(f"{spec}: ok, {len(includes)} activity rules, {len(entries) - len(includes)} excludes")
         for entry in entries:
             print(f"  {entry.origin}  {'exclude' if entry.rule is None else 'include'}  {_selection_text(entry.selection)}")
+        warnings = import_warnings(entries) if imports else module_warnings(entries)
+        for warning in warnings:
+            print(f"warning: {warning}")
+        if warnings:
+            print(f"{spec}: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
     return 0
 
 

@@ -8,6 +8,7 @@ its own ending decides the exit status, replayed exactly as python would.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -134,25 +135,34 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
     else:
         exit_code = 0 if error is None else 1
     if capture is not None:
-        try:
-            run = capture.stop(outcome.status, exit_code)
-            if "events" in debug and run is not None:
-                from .runs import print_events
-
-                print_events(run.path, sys.stderr, prefix="autoprov-event: ")
-            if not options.quiet and run is not None:
-                for line in run.summary:
-                    print(line, file=sys.stderr)
-        except Exception as fault:
-            print(f"autoprov: the record could not be completed ({type(fault).__name__}: {fault})", file=sys.stderr)
-    # A Ctrl-C held since the program ended came too late to be the program's: python would have
-    # exited with the program's status, and so does this.  The hold stays until the process ends.
-    interrupts.received.clear()
+        finish = functools.partial(_complete_record, capture, outcome.status, exit_code, options, debug)
+        if isinstance(error, KeyboardInterrupt):
+            finish()  # the process ends by SIGINT just below: no exit handler will run
+        else:
+            capture.finish_at_exit(finish)  # after the program's exit handlers and final flushes
     if isinstance(error, SystemExit):
         raise error  # python prints a non-integer code and sets the status itself
     if isinstance(error, KeyboardInterrupt):
         _die_of_sigint()
     return 0 if error is None else 1
+
+
+def _complete_record(capture: Any, status: str, exit_code: int | None, options: argparse.Namespace, debug: set[str]) -> None:
+    """Stop capture and say where the record is."""
+    try:
+        run = capture.stop(status, exit_code)
+        if "events" in debug and run is not None:
+            from .runs import print_events
+
+            print_events(run.path, sys.stderr, prefix="autoprov-event: ")
+        if not options.quiet and run is not None:
+            for line in run.summary:
+                print(line, file=sys.stderr)
+    except Exception as fault:
+        print(f"autoprov: the record could not be completed ({type(fault).__name__}: {fault})", file=sys.stderr)
+    # A Ctrl-C held since the program ended came too late to be the program's: python would have
+    # exited with the program's status, and so does this.  The hold stays until the process ends.
+    interrupts.received.clear()
 
 
 def _shutdown_threads() -> None:

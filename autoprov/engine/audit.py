@@ -18,16 +18,22 @@ from threading import get_ident
 from types import ModuleType
 from typing import Any, Protocol
 
+# The one list of the audit events the file record is made of (autoprov.recorder.fileevents).
 FILE_EVENTS = frozenset(
     {
         "open",
         "os.rename",
         "os.remove",
+        "os.rmdir",
         "os.mkdir",
         "os.listdir",
         "os.scandir",
+        "os.truncate",
+        "os.link",
+        "os.symlink",
         "shutil.copyfile",
         "shutil.copytree",
+        "shutil.rmtree",
         "sys.addaudithook",  # the program adds a hook of its own: see on_program_hook
     }
 )

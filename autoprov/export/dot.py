@@ -16,6 +16,7 @@ from os.path import basename
 from typing import Any, NamedTuple
 
 from .model import Activity, EntityKey, RunModel
+from .statements import printable
 
 COLLAPSE_AT = 60  # activities above which repeated calls are collapsed
 MAX_LABEL_PARAMS = 3
@@ -28,7 +29,8 @@ FAILED_STYLE = 'shape=box, style="rounded,filled", fillcolor="#f4cccc", color="#
 
 
 def quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT string of ``text`` (any file name: bytes that are not UTF-8 are escaped)."""
+    return '"' + printable(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _short(value: Any, limit: int = MAX_VALUE) -> str:
@@ -191,6 +193,9 @@ def drawing(model: RunModel, collapse: bool | None = None) -> Drawing:
     members = {(graph.entity_nodes.get(("obj", c)), graph.entity_nodes.get(("obj", m))) for c, m in graph.model.members}
     for collection, member in sorted(pair for pair in members if None not in pair):
         lines.append(f'  {member} -> {collection} [style=dashed, color="#b0a080", label="member"];')
+    revisions = {(graph.entity_nodes.get(previous), graph.entity_nodes.get(new)) for new, previous, _ in graph.model.revisions}
+    for previous, new in sorted(pair for pair in revisions if None not in pair and pair[0] != pair[1]):
+        lines.append(f'  {previous} -> {new} [style=dashed, color="#999999", label="revised"];')  # a new version
     drawn: set[tuple[str, str, str]] = set()
     with_calls = {entity for entity, node, _, _ in edges if node != "session"}
     for entity, node, role, direction in edges:

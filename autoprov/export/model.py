@@ -8,6 +8,25 @@ few hundred megabytes and is read in seconds.
 Entity keys are tuples: ``("obj", k)`` for a Python object, ``("file", path, version)`` for one
 version of a file, ``("path", path)`` for a path whose content is unknown (a directory, a file
 named as an argument but never opened).  ``None`` as an activity means the run itself.
+
+What a :class:`RunModel` says, for every writer that starts from it:
+
+* ``activities``: one :class:`Activity` per recorded call, in start order (parents first);
+* ``used`` / ``generated``: one :class:`Link` per activity and entity and direction, with the
+  filter's role (a file opened by a call whose argument names it gets the argument's role, also
+  when the FILEARG event comes after the FILE event, as it does for written files);
+* ``derived``: (output, input, activity) for copies, renames, hard links and in-place updates of
+  files; ``revisions``: (new, previous, activity or None) for new versions of the same file or
+  object (an object whose state changed between two uses, :mod:`autoprov.recorder.objects`);
+* ``members``: (collection, member) object pairs (``hadMember``);
+* ``invalidated``: file versions removed or renamed away;
+* ``digests``: (path, version) -> (algorithm, hexdigest, size, mtime_ns);
+* ``links``: (path, version) -> the paths it was opened through (symbolic links);
+* ``modules``: path -> module name, for the program's own imported modules (used by the run);
+* ``scope``: what the file record leaves out (the SCOPE event), also in ``environment``.
+
+Paths are ``str`` as the OS gave them: a name that is not valid UTF-8 holds lone surrogates
+(``os.fsdecode``); writers make them printable (:func:`autoprov.export.statements.printable`).
 """
 
 from __future__ import annotations
@@ -20,6 +39,7 @@ from .. import events
 from ..log.reader import read_events
 
 EntityKey = tuple
+OPENING_ROLES = frozenset({"read", "write", "update", "truncate"})  # the roles of plain opens, which a named argument overrides
 
 
 # Plain classes with __slots__, not dataclasses: importing ``dataclasses`` (with ``inspect``) costs
@@ -60,6 +80,10 @@ class RunModel:
         self.used: list[Link] = []
         self.generated: list[Link] = []
         self.derived: list[tuple[EntityKey, EntityKey, int | None]] = []  # (out, in, act): copies
+        self.revisions: list[tuple[EntityKey, EntityKey, int | None]] = []  # (new, previous, act)
+        self.links: dict[tuple[str, int], list[str]] = {}
+        self.modules: dict[str, str] = {}
+        self.scope: dict[str, Any] | None = None
         self.invalidated: list[tuple[EntityKey, int | None, int]] = []
         self.digests: dict[tuple[str, int], tuple[str, str | None, int | None, int | None]] = {}
 
@@ -96,7 +120,8 @@ class _Builder:
         self.removed: dict[str, int | None] = {}  # path -> the activity that removed it last
         self.handlers = {
             events.RUN: self.run, events.ACT: self.act, events.END: self.end, events.USE: self.use,
-            events.GEN: self.gen, events.OBJ: self.obj, events.MEMBER: self.member,
+            events.GEN: self.gen, events.OBJ: self.obj, events.MEMBER: self.member, events.REV: self.rev,
+            events.SCOPE: self.scope,
             events.FILEARG: self.filearg, events.FILE: self.file, events.DIGEST: self.digest,
             events.ERROR: self.error, events.DESC: self.desc, events.ENV: self.env, events.EXIT: self.exit,
         }
@@ -148,6 +173,12 @@ class _Builder:
     def member(self, collection: int, member: int, *_: Any) -> None:
         self.model.members.append((collection, member))
 
+    def rev(self, obj: int, previous: int, act: int | None, *_: Any) -> None:
+        self.model.revisions.append((("obj", obj), ("obj", previous), act))
+
+    def scope(self, scope: dict, *_: Any) -> None:
+        self.model.scope = scope or {}
+
     # -- files ---------------------------------------------------------------------------------
 
     def filearg(self, act: int, role: str, path: str, direction: str, *_: Any) -> None:
@@ -156,25 +187,29 @@ class _Builder:
     def digest(self, path: str, version: int, algorithm: str, hexdigest: str | None, size: int | None, mtime: int | None, *_: Any) -> None:
         self.model.digests[(path, version)] = (algorithm, hexdigest, size, mtime)
 
-    def _role(self, act: int | None, path: str, default: str) -> str:
-        named = self.fileargs.get((act, path)) if act is not None else None
-        return named[0] if named else default
-
-    def file(self, act: int | None, op: str, path: str, t: int, extra: Any, *_: Any) -> None:
+    def file(self, act: int | None, op: str, path: str, t: int, extra: Any, details: dict | None = None, *_: Any) -> None:
         model = self.model
+        if details and details.get("via") and isinstance(extra, int):
+            vias = model.links.setdefault((path, extra), [])
+            if details["via"] not in vias:
+                vias.append(details["via"])
         if op == "read":
             self.version[path] = extra
-            self._link(model.used, "used", act, self._role(act, path, "read"), ("file", path, extra), t)
-        elif op in ("write", "update"):
+            self._link(model.used, "used", act, "read", ("file", path, extra), t)
+        elif op == "import":
+            self.version[path] = extra
+            model.modules[path] = str((details or {}).get("module", ""))
+            self._link(model.used, "used", None, "module", ("file", path, extra), t)
+        elif op in ("write", "update", "truncate"):
             previous = self.version.get(path, 0)
             self.version[path] = extra
             key = ("file", path, extra)
-            if op == "update" and (path, previous) in model.digests:  # changed in place: a revision
+            if op != "write" and (path, previous) in model.digests:  # changed in place: a revision
                 before = ("file", path, previous)
                 self._link(model.used, "used", act, "updated", before, t)
-                model.derived.append((key, before, act))
-            self._link(model.generated, "gen", act, self._role(act, path, op), key, t)
-        elif op in ("rename", "copy"):
+                model.revisions.append((key, before, act))
+            self._link(model.generated, "gen", act, op, key, t)
+        elif op in ("rename", "copy", "link"):
             self._transfer(act, op, path, extra, t)
         elif op == "remove" and (path in self.version or (path, 0) in model.digests):
             # a file never opened by the run but removed by it: its content as found was hashed first
@@ -192,7 +227,7 @@ class _Builder:
         else:  # a directory: no versions, no digests
             source_key, target_key = ("path", source), ("path", destination)
         self._link(model.used, "used", act, "source", source_key, t)
-        self._link(model.generated, "gen", act, "renamed" if op == "rename" else "copy", target_key, t)
+        self._link(model.generated, "gen", act, {"rename": "renamed", "copy": "copy", "link": "hard_link"}[op], target_key, t)
         model.derived.append((target_key, source_key, act))
         if op == "rename":
             model.invalidated.append((source_key, act, t))
@@ -200,9 +235,16 @@ class _Builder:
     # -- the end -------------------------------------------------------------------------------
 
     def finish(self) -> None:
-        """File arguments that the activity never opened itself: link what its nested calls opened;
-        then leave out scratch files."""
+        """Roles of the files the activities opened themselves, then file arguments that the activity
+        never opened itself (link what its nested calls opened); then leave out scratch files."""
         model = self.model
+        if model.scope is not None and model.environment is not None:
+            model.environment = {**model.environment, "left_out_of_record": model.scope}
+        for link in (*model.used, *model.generated):
+            if link.entity[0] == "file" and link.act is not None and link.role in OPENING_ROLES:
+                named = self.fileargs.get((link.act, link.entity[1]))
+                if named is not None:
+                    link.role = named[0]
         opened: dict[str, list[tuple[str, Link]]] = {}
         for kind, links in (("used", model.used), ("gen", model.generated)):
             for link in links:
@@ -250,6 +292,7 @@ class _Builder:
         model.generated = [link for link in model.generated if keep(link.entity)]
         model.invalidated = [item for item in model.invalidated if keep(item[0])]
         model.derived = [item for item in model.derived if keep(item[0]) and keep(item[1])]
+        model.revisions = [item for item in model.revisions if keep(item[0]) and keep(item[1])]
 
     def _inside(self, act: int | None, ancestor: int) -> bool:
         activities = self.model.activities

@@ -32,6 +32,7 @@ from .products import FileVersion, program
 from .render import RenderError
 from .render import render as draw
 from .report_data import ReportView
+from .statements import printable
 
 ASSETS = "report_assets"
 SOFTWARE = ("gammapy", "numpy", "scipy", "astropy", "regions", "iminuit", "matplotlib", "autoprov")
@@ -44,13 +45,25 @@ def _asset(name: str) -> str:
 
 
 def _text(value: Any) -> str:
-    """Escaped HTML text in which no URL appears literally (``://`` written as ``:&#47;&#47;``)."""
-    return html.escape(str(value)).replace("://", ":&#47;&#47;")
+    """Escaped HTML text in which no URL appears literally (``://`` written as ``:&#47;&#47;``); a
+    file name that is not UTF-8 is written as the other documents write it (``caf\\xe9.txt``)."""
+    return html.escape(printable(str(value))).replace("://", ":&#47;&#47;")
+
+
+def _printable_data(value: Any) -> Any:
+    """The view with every string as UTF-8 can hold it (file names may hold undecodable bytes)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(key) if isinstance(key, str) else key: _printable_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable_data(item) for item in value]
+    return value
 
 
 def _json_for_script(data: Any) -> str:
     """JSON safe inside ``<script>``: no ``<``, ``>``, ``&`` and no literal ``/`` (so no URL, no ``</script>``)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=repr)
+    text = json.dumps(_printable_data(data), ensure_ascii=False, separators=(",", ":"), default=repr)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("/", "\\/")
 
 

@@ -12,6 +12,8 @@ give the same document.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 from collections.abc import Iterator
 from os.path import basename
@@ -36,8 +38,32 @@ KINDS = (
 )
 
 
+# Characters no output format can hold: XML 1.0 forbids C0 controls but tab, newline and carriage
+# return; lone surrogates (bytes of a file name that are not UTF-8, as os.fsdecode gives them) are
+# not text in any encoding.
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a name, as surrogateescape keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` as PROV-JSON, PROV-N, PROV-XML, Turtle and DOT can all hold it: a byte that is not
+    UTF-8 becomes ``\\xNN``, a control character ``\\xNN`` (cost: one C call for ordinary text)."""
+    if text.isprintable() or _UNSAFE_TEXT.search(text) is None:
+        return text
+    return _UNSAFE_TEXT.sub(_escape, text)
+
+
 def attribute_value(value: Any) -> Any:
-    """A JSON-ready rendering as a PROV attribute value: scalars typed, structures as JSON text."""
+    """A JSON-ready rendering as a PROV attribute value: scalars typed, structures as JSON text
+    (ASCII JSON: any character survives, escaped)."""
+    if type(value) is str:
+        return printable(value)
     if isinstance(value, (bool, int, float, str)):
         return value if not isinstance(value, float) or value == value else repr(value)
     if value is None:
@@ -93,6 +119,7 @@ def statements(model: RunModel) -> Iterator[Statement]:
     yield from _links(model, ids)
     yield from _started(model)
     yield from _associations(model, script)
+    yield from _revisions(model, ids)
     yield from _derivations(model, ids)
     yield from _invalidations(model, ids)
     for collection, member in model.members:
@@ -119,7 +146,7 @@ def _entities(model: RunModel, ids: EntityIds, script: str | None) -> Iterator[S
     keys: dict[EntityKey, None] = dict.fromkeys(("obj", k) for k in model.objects)
     for link in (*model.used, *model.generated):
         keys[link.entity] = None
-    for out, source, _ in model.derived:
+    for out, source, _ in (*model.derived, *model.revisions):
         keys[out] = keys[source] = None
     for entity, _, _ in model.invalidated:
         keys[entity] = None
@@ -146,16 +173,23 @@ def _object_entity(identifier: str, description: dict[str, Any], collection: boo
     if collection:
         attributes.append(("prov:type", QName("prov:Collection")))
     python_type = str(description.get("type", "object"))
-    attributes.append(("prov:label", str(description.get("name") or python_type.rsplit(".", 1)[-1])))
+    attributes.append(("prov:label", printable(str(description.get("name") or python_type.rsplit(".", 1)[-1]))))
     for key, value in description.items():
         attributes.append(("autoprov:python_type" if key == "type" else f"autoprov:{local(key)}", attribute_value(value)))
     return ("entity", identifier, {}, attributes)
 
 
+def _path_attributes(path: str) -> list[tuple[str, Any]]:
+    """Label and location; a name that had to be escaped also keeps its exact bytes (hex)."""
+    location = printable(path)
+    attributes: list[tuple[str, Any]] = [("prov:label", printable(basename(path) or path)), ("prov:location", location)]
+    if location != path:
+        attributes.append(("autoprov:path_bytes", os.fsencode(path).hex()))
+    return attributes
+
+
 def _file_attributes(path: str, digest: tuple | None) -> list[tuple[str, Any]]:
-    attributes: list[tuple[str, Any]] = [
-        ("prov:type", QName("autoprov:File")), ("prov:label", basename(path) or path), ("prov:location", path),
-    ]
+    attributes: list[tuple[str, Any]] = [("prov:type", QName("autoprov:File")), *_path_attributes(path)]
     if digest is not None:
         algorithm, hexdigest, size, mtime = digest
         if hexdigest is not None:
@@ -169,9 +203,14 @@ def _file_attributes(path: str, digest: tuple | None) -> list[tuple[str, Any]]:
 
 def _file_entity(identifier: str, key: EntityKey, model: RunModel) -> Statement:
     if key[0] == "path":
-        return ("entity", identifier, {}, [("prov:type", QName("autoprov:Path")), ("prov:label", basename(key[1]) or key[1]), ("prov:location", key[1])])
+        return ("entity", identifier, {}, [("prov:type", QName("autoprov:Path")), *_path_attributes(key[1])])
     attributes = _file_attributes(key[1], model.digests.get((key[1], key[2])))
     attributes.append(("autoprov:version", key[2]))
+    for via in model.links.get((key[1], key[2]), ()):
+        attributes.append(("autoprov:link_path", printable(via)))
+    module = model.modules.get(key[1])
+    if module is not None:
+        attributes += [("prov:type", QName("autoprov:Module")), ("autoprov:module", module)]
     return ("entity", identifier, {}, attributes)
 
 
@@ -194,7 +233,7 @@ def _environment_attributes(environment: dict[str, Any]) -> list[tuple[str, Any]
     for key in ("user", "hostname", "cwd"):
         if key in environment:
             attributes.append((f"autoprov:{key}", attribute_value(environment[key])))
-    for key in ("packages", "environment_variables", "argv"):
+    for key in ("packages", "environment_variables", "argv", "left_out_of_record"):
         if key in environment:
             attributes.append((f"autoprov:{key}", attribute_value(environment[key])))
     return attributes
@@ -236,12 +275,13 @@ def _activities(model: RunModel) -> Iterator[Statement]:
             description = descriptions[activity.name] = QName(description_id(activity.name))
         attributes: list[tuple[str, Any]] = [
             ("prov:type", call), ("prov:label", activity.name), ("voprov:activityDescription", description),
-            ("autoprov:status", activity.status), ("autoprov:rule", activity.rule), ("autoprov:thread", activity.thread),
+            ("autoprov:status", activity.status), ("autoprov:rule", printable(activity.rule)),
+            ("autoprov:thread", printable(activity.thread)),
         ]
         if activity.error:
-            attributes.append(("autoprov:error", activity.error))
+            attributes.append(("autoprov:error", printable(activity.error)))
         for name, value in activity.params.items():
-            attributes.append(("param:" + local(name), value if type(value) is str else attribute_value(value)))
+            attributes.append(("param:" + local(name), attribute_value(value)))
         yield ("activity", QName(f"run:act_{activity.act}"), formal, attributes)
 
 
@@ -254,9 +294,9 @@ def _session(model: RunModel) -> Statement:
         formal["prov:endTime"] = Time(model.end)
     program = str(info.get("program") or "session")
     attributes: list[tuple[str, Any]] = [
-        ("prov:type", QName("autoprov:Run")), ("prov:label", f"run of {basename(program) or program}"),
+        ("prov:type", QName("autoprov:Run")), ("prov:label", printable(f"run of {basename(program) or program}")),
         ("autoprov:run_id", model.run_id), ("autoprov:status", model.status),
-        ("autoprov:command_line", shlex.join(str(arg) for arg in info.get("argv", []))),
+        ("autoprov:command_line", printable(shlex.join(str(arg) for arg in info.get("argv", [])))),
     ]
     if model.exit_code is not None:
         attributes.append(("autoprov:exit_code", model.exit_code))
@@ -281,7 +321,7 @@ def software_agent_id(model: RunModel) -> str:
 
 
 def _agents(model: RunModel) -> Iterator[Statement]:
-    yield ("agent", f"user:{local(_user(model))}", {}, [("prov:type", QName("prov:Person")), ("prov:label", _user(model))])
+    yield ("agent", f"user:{local(_user(model))}", {}, [("prov:type", QName("prov:Person")), ("prov:label", printable(_user(model)))])
     version = str(model.info.get("autoprov_version", __version__))
     yield ("agent", software_agent_id(model), {}, [("prov:type", QName("prov:SoftwareAgent")), ("prov:label", f"autoprov {version}"), ("autoprov:version", version)])
 
@@ -323,6 +363,14 @@ def _started(model: RunModel) -> Iterator[Statement]:
 
 
 MAX_DERIVATIONS_PER_ACTIVITY = 10_000
+REVISION = QName("prov:Revision")
+
+
+def _revisions(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
+    """``wasRevisionOf``: a new version of the same file or object (a derivation typed prov:Revision)."""
+    for new, previous, act in model.revisions:
+        formal = {"prov:generatedEntity": QName(ids[new]), "prov:usedEntity": QName(ids[previous]), "prov:activity": _act_id(act)}
+        yield ("wasDerivedFrom", None, formal, [("prov:type", REVISION)])
 
 
 def _derivations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
@@ -343,6 +391,7 @@ def _derivations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
     seen: set[tuple[str, str]] = set()
     pairs = [(ids[link.entity], source, link.act) for link in model.generated if link.act in crossed for source in inputs.get(link.act, ())]
     pairs += [(ids[out], ids[source], act) for out, source, act in model.derived]
+    seen.update((ids[new], ids[previous]) for new, previous, _ in model.revisions)  # said as revisions
     for out, source, act in pairs:
         if out != source and (out, source) not in seen:
             seen.add((out, source))

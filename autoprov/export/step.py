@@ -302,7 +302,7 @@ class ExportStep:
             return []
         lines = [f"autoprov: {self.model.run_id}: note: {note}" for note in self.written.notes]
         lines.append(
-            f"autoprov: {self.model.run_id}: {len(self.model.activities)} activities, "
+            f"autoprov: {self.model.run_id}: {activities_text(self.model)}, "
             f"{self.model.entity_count} entities -> {display_path(run_dir)}{self._report_note(Path(run_dir))}"
         )
         return lines
@@ -319,3 +319,15 @@ class ExportStep:
         if "html" in self.formats and self.mode == "background" and self.written.records <= limit:
             return f" (report: {display_path(report).rstrip(os.sep)}, written in a moment)"
         return ""
+
+
+def activities_text(model: RunModel) -> str:
+    """``N activities``; for none, why, since a run that matched nothing usually has a filter problem."""
+    if model.activities:
+        return f"{len(model.activities)} activities"
+    from ..filtering.locate import NO_FILTER
+
+    filters = [str(name) for name in model.info.get("filters") or () if name != NO_FILTER]
+    if not filters:
+        return "0 activities (no filter was used: give --filter or --match)"
+    return f"0 activities (the filters {', '.join(filters)} matched no call: see `autoprov filters check`, or run with --debug filter)"

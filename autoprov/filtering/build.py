@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..errors import FilterError
 from .compiler import Entry, FunctionSelection
 from .diagnostics import pattern_problem
-from .locate import load, requested
+from .locate import load_filter, requested
 from .matcher import FilterMatcher
 from .rules import Rule
 
@@ -31,7 +31,11 @@ def match_entries(patterns: list[str]) -> list[Entry]:
 def build_matcher(filters: list[str] | None = None, match: list[str] | None = None, debug: bool = False) -> FilterMatcher:
     """The matcher for a run (and for ``autoprov filters explain``): composed filters, then ``--match`` patterns."""
     refs = requested(filters)
-    entries = [entry for ref in refs for entry in load(ref)]
+    loaded = [load_filter(ref) for ref in refs]
+    entries = [entry for one in loaded for entry in one.entries]
     entries += match_entries(list(match or []))
     sources = [ref.spec for ref in refs] + [f"--match {pattern}" for pattern in match or ()]
-    return FilterMatcher(entries, sources=sources, debug=debug)
+    matcher = FilterMatcher(entries, sources=sources, debug=debug, types=[t for one in loaded for t in one.types])
+    if debug:
+        matcher.warn_about_modules()
+    return matcher

@@ -18,7 +18,7 @@ import xxhash
 from .. import __version__
 from .compiler import Validated
 
-SCHEMA_REVISION = "1"
+SCHEMA_REVISION = "2"  # 2: entity types and state, property accessors, index lists
 
 
 def cache_dir() -> Path:

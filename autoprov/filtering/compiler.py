@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
+from types import CodeType
 from typing import Any, NamedTuple
 
 from .rules import EntitySpec, Rule
@@ -56,19 +57,44 @@ def lookup(dotted: str) -> Any:
     return None
 
 
-class FunctionSelection:
-    """``module:qualname`` globs."""
+def owner_class(qualname: str, module_globals: dict[str, Any]) -> Any:
+    """The class defining the method ``qualname`` (``Outer.Inner.method``), from its module's globals."""
+    owner = qualname.rpartition(".")[0]
+    if not owner:
+        return None
+    cls: Any = module_globals.get(owner.split(".", 1)[0])
+    for name in owner.split(".")[1:]:
+        cls = getattr(cls, name, None)
+    return cls if isinstance(cls, type) else None
 
-    def __init__(self, patterns: list[str]) -> None:
+
+ACCESSOR_ATTRIBUTES = {"getter": "fget", "setter": "fset", "deleter": "fdel"}
+
+
+def is_accessor(code: CodeType, qualname: str, module_globals: dict[str, Any], accessor: str) -> bool:
+    """True when ``code`` is the getter, setter or deleter of the property ``qualname`` names."""
+    prop = vars(owner_class(qualname, module_globals) or object).get(qualname.rpartition(".")[2])
+    function = getattr(prop, ACCESSOR_ATTRIBUTES[accessor], None) if isinstance(prop, property) else None
+    return getattr(function, "__code__", None) is code
+
+
+class FunctionSelection:
+    """``module:qualname`` globs (and, with ``accessor``, only that accessor of a property)."""
+
+    def __init__(self, patterns: list[str], accessor: str | None = None) -> None:
         self.patterns = [(text, Glob(text.partition(":")[0]), Glob(text.partition(":")[2])) for text in patterns]
+        self.accessor = accessor
 
     def may_match_module(self, module: str) -> bool:
         return any(module_re.match(module) for _, module_re, _ in self.patterns)
 
-    def matches(self, module: str, qualname: str, module_globals: dict[str, Any]) -> str | None:
+    def matches(self, module: str, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
         for text, module_re, qualname_re in self.patterns:
             if module_re.match(module) and qualname_re.match(qualname):
-                return repr(text)
+                if self.accessor is None:
+                    return repr(text)
+                if code is not None and is_accessor(code, qualname, module_globals, self.accessor):
+                    return f"{text!r} ({self.accessor})"
         return None
 
 
@@ -89,15 +115,13 @@ class MethodSelection:
     def may_match_module(self, module: str) -> bool:
         return self.modules is None or any(module_re.match(module) for module_re in self.modules)
 
-    def matches(self, module: str, qualname: str, module_globals: dict[str, Any]) -> str | None:
+    def matches(self, module: str, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
         owner, dot, method = qualname.rpartition(".")
         if not dot or not any(method_re.match(method) for method_re in self.methods):
             return None
         if not self.may_match_module(module):
             return None
-        cls: Any = module_globals.get(owner.split(".", 1)[0])
-        for name in owner.split(".")[1:]:
-            cls = getattr(cls, name, None)
+        cls = owner_class(qualname, module_globals)
         base = lookup(self.base)
         if not (isinstance(cls, type) and isinstance(base, type)):
             return None
@@ -136,7 +160,7 @@ def compile_filter(validated: Validated) -> list[Entry]:
     entries = []
     for activity, line in zip(data["activities"], activity_lines):
         if activity["function"]:
-            selection: FunctionSelection | MethodSelection = FunctionSelection(activity["function"])
+            selection: FunctionSelection | MethodSelection = FunctionSelection(activity["function"], activity.get("accessor"))
         else:
             selection = MethodSelection(activity["methods"], activity["of"], activity["modules"])
         origin = f"{label}:{line}"
@@ -205,8 +229,12 @@ def _entity(spec: dict[str, Any], entities: dict[str, Any]) -> EntitySpec:
         members=spec["members"] or described.get("members"),
         description=spec["description"],
         multiplicity=None if multiplicity is None else str(multiplicity),
-        index=spec["index"] or described.get("index"),
+        index=_index(spec["index"] or described.get("index")),
     )
+
+
+def _index(index: str | list[str] | None) -> str | tuple[str, ...] | None:
+    return tuple(index) if isinstance(index, list) else index
 
 
 def _usage(spec: dict[str, Any], entities: dict[str, Any]) -> dict[str, Any]:

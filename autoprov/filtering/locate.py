@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import FilterError
-from .compiler import Entry, compile_filter
+from .compiler import Entry, Validated, compile_filter
+from .states import TypeEntry, compile_types
 from .diagnostics import MAX_BYTES, fail
 
 SHIPPED_PACKAGE = "autoprov.shipped_filters"
@@ -114,10 +115,30 @@ def read(ref: FilterRef) -> tuple[str, bytes]:
     return ref.spec, shipped[ref.spec].read_bytes()
 
 
+class Loaded(NamedTuple):
+    """One filter, compiled: its selection entries and its entity types."""
+
+    entries: list[Entry]
+    types: list[TypeEntry]
+
+
 def load(ref: FilterRef, use_cache: bool = True) -> list[Entry]:
     """The entries of one filter, validated (from the cache when this exact file passed before)."""
+    return load_filter(ref, use_cache).entries
+
+
+def load_filter(ref: FilterRef, use_cache: bool = True) -> Loaded:
+    """One filter compiled: entries and entity types (validated, or from the cache)."""
+    validated = load_validated(ref, use_cache)
+    if validated is None:
+        return Loaded([], [])
+    return Loaded(compile_filter(validated), compile_types(validated))
+
+
+def load_validated(ref: FilterRef, use_cache: bool = True) -> Validated | None:
+    """The validated form of one filter (None for the empty filter)."""
     if ref.spec == NO_FILTER:
-        return []
+        return None
     from . import cache
 
     label, raw = read(ref)
@@ -129,4 +150,4 @@ def load(ref: FilterRef, use_cache: bool = True) -> list[Entry]:
         validated = validate(parse(raw, label))
         if use_cache:
             cache.store(raw, validated)
-    return compile_filter(validated)
+    return validated

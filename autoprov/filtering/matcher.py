@@ -13,19 +13,22 @@ from types import CodeType
 from typing import Any, TextIO
 
 from .rules import Rule, module_of
-from .compiler import Entry
+from .compiler import Entry, FunctionSelection, MethodSelection, lookup, owner_class
+from .states import ObjectStates, TypeEntry
 
 
 class FilterMatcher:
     """Decides with the composed entries (later entries override earlier ones)."""
 
     def __init__(self, entries: list[Entry], sources: list[str] | None = None, debug: bool = False,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, types: list[TypeEntry] | None = None) -> None:
         self.entries = entries
         self.sources = list(sources or [])  # the filters in composition order, for the run record
         self.debug = debug
         self._stream = stream
         self._by_module: dict[str, tuple[Entry, ...]] = {}
+        self.states = ObjectStates(list(types or ()))  # handed to every rule: the recorder reads it
+        self._warned: set[str] = set()
 
     def _for_module(self, module: str) -> tuple[Entry, ...]:
         entries = self._by_module.get(module)
@@ -33,19 +36,58 @@ class FilterMatcher:
             entries = self._by_module[module] = tuple(
                 entry for entry in reversed(self.entries) if entry.selection.may_match_module(module)
             )
+            if self.debug:
+                self._check_bases(entries)
         return entries
+
+    def warn_about_modules(self) -> None:
+        """``--debug filter``, before the program starts: module patterns that match no importable
+        module (found without importing anything)."""
+        from .lint import module_warnings
+
+        for warning in module_warnings(self.entries):
+            self._warn(str(warning))
+
+    def _check_bases(self, entries: tuple[Entry, ...]) -> None:
+        """``--debug filter``: base classes whose module is imported but that do not exist."""
+        for entry in entries:
+            selection = entry.selection
+            if isinstance(selection, MethodSelection) and selection.base.rpartition(".")[0] in sys.modules:
+                if not isinstance(lookup(selection.base), type):
+                    self._warn(f"{entry.origin}: base class {selection.base!r} does not exist "
+                               f"({selection.base.rpartition('.')[0]} is imported and has no such class)")
+
+    def _check_rule(self, entry: Entry, code: CodeType, qualname: str, module_globals: dict[str, Any]) -> None:
+        """``--debug filter``: arguments and attributes the rule reads that this function lacks, when
+        the entry selects this one function (a rule shared by several may name each one's arguments:
+        ``filters check`` sees them all)."""
+        selection = entry.selection
+        if not isinstance(selection, FunctionSelection) or len(selection.patterns) != 1:
+            return
+        if any(char in selection.patterns[0][0].partition(":")[2] for char in "*?["):
+            return
+        from .lint import rule_problems
+
+        for problem in rule_problems(entry.rule, code, owner_class(qualname, module_globals)):
+            self._warn(f"{entry.origin}: {problem.message}")
+
+    def _warn(self, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            self._say(f"warning: {text}")
 
     def may_match_module(self, module: str) -> bool:
         """False when no include entry can select any function of ``module``."""
         return any(entry.rule is not None for entry in self._for_module(module))
 
-    def matches(self, module: str, qualname: str, module_globals: dict[str, Any]) -> list[tuple[Entry, str]]:
+    def matches(self, module: str, qualname: str, module_globals: dict[str, Any],
+                code: CodeType | None = None) -> list[tuple[Entry, str]]:
         """Every entry matching the function, the deciding one (last written) first."""
         if "<" in qualname:  # lambdas, comprehensions, nested functions: never activities
             return []
         found = []
         for entry in self._for_module(module):
-            detail = entry.selection.matches(module, qualname, module_globals)
+            detail = entry.selection.matches(module, qualname, module_globals, code)
             if detail is not None:
                 found.append((entry, detail))
         return found
@@ -53,7 +95,7 @@ class FilterMatcher:
     def decide(self, code: CodeType, module_globals: dict[str, Any]) -> Rule | None:
         module = module_of(module_globals)
         qualname = getattr(code, "co_qualname", code.co_name)
-        found = self.matches(module, qualname, module_globals)
+        found = self.matches(module, qualname, module_globals, code)
         if not found:
             return None
         entry, detail = found[0]
@@ -63,13 +105,14 @@ class FilterMatcher:
             return None
         if self.debug:
             self._say(f"activity {module}.{qualname} ({entry.origin}: {detail})")
-        return entry.rule._replace(name=f"{module}.{qualname}")
+            self._check_rule(entry, code, qualname, module_globals)
+        return entry.rule._replace(name=f"{module}.{qualname}", states=self.states)
 
     def explain(self, code: CodeType, module_globals: dict[str, Any]) -> str:
         module = module_of(module_globals)
         qualname = getattr(code, "co_qualname", code.co_name)
         name = f"{module}.{qualname}"
-        found = self.matches(module, qualname, module_globals)
+        found = self.matches(module, qualname, module_globals, code)
         if not found:
             return f"{name}: not an activity (no filter entry selects it)"
         (entry, detail), overridden = found[0], found[1:]

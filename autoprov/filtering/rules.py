@@ -26,7 +26,7 @@ class EntitySpec(NamedTuple):
     ``PythonObject``, ``File``, ``FileCollection`` or ``Collection``; for a ``File`` the object is
     a path (str / Path) that is linked to the file seen by the audit hook.  ``members`` is a dotted
     path evaluated on the object giving an iterable of members (``hadMember``).  ``index`` names
-    the index file of a ``FileCollection`` (e.g. ``obs-index.fits.gz`` of a DL3 data store).
+    the index file(s) of a ``FileCollection`` (e.g. ``obs-index.fits.gz`` of a DL3 data store).
     """
 
     role: str
@@ -36,7 +36,7 @@ class EntitySpec(NamedTuple):
     members: str | None = None
     description: str | None = None
     multiplicity: str | None = None
-    index: str | None = None
+    index: str | tuple[str, ...] | None = None
 
 
 class Rule(NamedTuple):
@@ -53,6 +53,9 @@ class Rule(NamedTuple):
     # results a referee asks about, such as fitted parameters, recorded as parameters of the activity.
     result_parameters: tuple[str, ...] = ()
     description: dict[str, Any] = {}  # noqa: RUF012 - shared empty default, never mutated
+    # The filters' entity types (autoprov.filtering.states.ObjectStates): which classes are which
+    # entity and what their state is; the same table for every rule of a run.
+    states: Any = None
 
 
 class Matcher(Protocol):

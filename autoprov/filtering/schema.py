@@ -47,7 +47,11 @@ class EntityDescription(Strict):
     content_type: str | None = Field(default=None, alias="contentType")
     kind: Kind = "PythonObject"
     members: str | None = None  # Collection: dotted path giving the members
-    index: str | None = None  # FileCollection: the index file
+    index: str | list[str] | None = None  # FileCollection: the index file(s)
+    types: list[str] | None = None  # module:qualname globs of the classes it describes (and their subclasses)
+    state: list[str] | None = None  # dotted attribute paths: the object's state (a change makes a new version)
+
+    _lists = field_validator("types", "state", mode="before")(_as_list)
 
 
 class ParameterSpec(Strict):
@@ -72,7 +76,7 @@ class EntitySpec(Strict):
     kind: Kind | None = None  # default: the entity description's kind, else PythonObject
     entity: str | None = None  # name of an entry of `entities`
     members: str | None = None
-    index: str | None = None
+    index: str | list[str] | None = None
     description: str | None = None
     multiplicity: str | int | None = None
 
@@ -84,6 +88,7 @@ class Activity(Strict):
     methods: list[str] | None = None  # method-name globs, with `of`
     of: str | None = None  # base class (dotted path); subclasses' methods match too
     modules: list[str] | None = None  # with `of`: module globs where subclasses are looked for
+    accessor: Literal["getter", "setter", "deleter"] | None = None  # with `function`: one accessor of a property
     name: str | None = None
     description: str | None = None
     docurl: str | None = None

@@ -137,6 +137,13 @@ def _allowed_keys(model: type[BaseModel], location: Location) -> list[str]:
 def _check_meaning(native: FilterFile, text: FilterText) -> None:
     for index, pattern in enumerate(native.exclude):
         check_pattern(pattern, text, ("exclude", index), exclude=True)
+    for name, entity in native.entities.items():
+        for position, pattern in enumerate(entity.types or ()):
+            check_pattern(pattern, text, ("entities", name, "types", position))
+        for position, path in enumerate(entity.state or ()):
+            if not _PATH.match(path):
+                raise fail(text.label, text.mark_of(("entities", name, "state", position)),
+                           f"entities.{name}.state: {path!r} must be a dotted attribute path such as 'counts.data'")
     for index, activity in enumerate(native.activities):
         where = ("activities", index)
         if activity.function and (activity.of or activity.methods):
@@ -148,6 +155,8 @@ def _check_meaning(native: FilterFile, text: FilterText) -> None:
             check_pattern(pattern, text, where + ("function", position))
         if activity.of is not None:
             _check_base(activity.of, activity.methods or [], text, where)
+        if activity.accessor is not None and not activity.function:
+            raise fail(text.label, text.mark_of(where + ("accessor",), key=True), f"{_where(where)}: 'accessor' only applies with 'function'")
         if activity.modules is not None and activity.of is None:
             raise fail(text.label, text.mark_of(where + ("modules",), key=True), f"{_where(where)}: 'modules' only applies with 'of'")
         if isinstance(activity.parameters, list):

@@ -2,12 +2,15 @@
 
 For each matched call the recorder hands the frame's arguments here.  Scalars and configuration
 become parameters (rendered safely and boundedly, secrets redacted); the objects a rule names
-become used / generated entities, tracked by identity in the :class:`ObjectRegistry`; file names
-become FILEARG events that the exporter links to the files the audit hook saw.
+become used / generated entities, tracked by identity and versioned by state in the
+:class:`ObjectRegistry`; file names become FILEARG events that the exporter links to the files
+the audit hook saw, resolved as gammapy's ``make_path`` and the OS resolve them (environment
+variables, then symbolic links), so that a ``"$GAMMAPY_DATA/..."`` argument names the real file.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from math import isfinite
@@ -18,17 +21,43 @@ from ..filtering.plans import Plan
 from ..filtering.rules import EntitySpec
 from ..redaction import REDACTED, is_secret, redact_text
 from .objects import ObjectRegistry
-from .values import MAX_STRING, is_parameter_like, render
+from .values import MAX_ITEMS, MAX_STRING, is_parameter_like, render
 
 FAST_SCALARS = frozenset({int, bool, type(None)})  # JSON-ready as they are
 
 
+def _is_collection(value: Any) -> bool:
+    cls = type(value)
+    return not isinstance(value, (str, bytes, dict)) and hasattr(cls, "__iter__") and hasattr(cls, "__len__")
+
+
 def resolve(root: Any, path: str) -> Any:
-    """Follow a dotted attribute path (``datasets.models``) without calling anything else."""
+    """Follow a dotted attribute path (``datasets.models``) without calling anything else.  A
+    name a collection does not have is read from each of its members (up to 20): ``datasets.stat_type``
+    on a list of datasets is the list of their statistics."""
     value = root
-    for part in path.split("."):
-        value = value[part] if isinstance(value, dict) else getattr(value, part)
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        if isinstance(value, dict):
+            value = value[part]
+            continue
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            if not _is_collection(value):
+                raise
+            rest = ".".join(parts[index:])
+            return [resolve(member, rest) for member in itertools.islice(value, MAX_ITEMS)]
     return value
+
+
+def file_path(value: str | os.PathLike) -> str:
+    """A file argument as the program's libraries and the OS resolve it: environment variables
+    expanded (gammapy's ``make_path``), ``~`` when no such relative folder exists, absolute, real."""
+    text = os.path.expandvars(os.fsdecode(os.fspath(value)))
+    if text.startswith("~") and not os.path.lexists(text.split(os.sep, 1)[0]):
+        text = os.path.expanduser(text)
+    return os.path.realpath(text)
 
 
 def source_value(source: str, arguments: dict, self_object: Any, result: Any) -> Any:
@@ -52,11 +81,13 @@ class Arguments:
     def __init__(self, emit: Callable[[tuple], None], objects: ObjectRegistry) -> None:
         self._append = emit
         self.objects = objects
-        self._used_by: dict[int, set[int]] = {}  # running activity -> object ids it used
+        self._used_by: dict[int, set[int]] = {}  # running activity -> object ids it used (members too)
 
     def read(self, plan: Plan, arguments: dict, params: dict, used: list) -> None:
         """Fill ``params`` (name -> rendered value) and ``used`` ((role or spec, value) pairs)."""
         rule = plan.rule
+        if self.objects.states is None and rule.states is not None:
+            self.objects.states = rule.states
         self_object = arguments.get(plan.argnames[0]) if plan.bound else None
         for path in rule.self_parameters:
             if is_secret(path):  # self.api_key, self.config.password
@@ -93,35 +124,38 @@ class Arguments:
             else:
                 params[name] = render(value)
 
-    def _object_key(self, kind: str, act: int, value: Any) -> int:
-        """The entity id for a USE/GEN; an object an activity used and then generates was modified
-        in place (a fit updates its datasets' models), so it becomes a new version: a new id."""
-        key = self.objects.key(value)
+    def _link_object(self, kind: str, act: int, role: str, value: Any, now: int) -> int | None:
+        """USE or GEN of an object entity, versioned by its state; returns its id (None when the
+        activity used it and left it unchanged, so it generated nothing)."""
         if kind == events.USE:
-            self._used_by.setdefault(act, set()).add(key)
-        elif key in self._used_by.get(act, ()):
-            key = self.objects.new_version(value)
+            key = self.objects.use(value, self._used_by.setdefault(act, set()))
+            self._append((kind, act, role, key, now))
+            return key
+        key, members = self.objects.generate(value, act, self._used_by.get(act, set()))
+        for member in members:  # members first seen in, or changed by, this activity
+            self._append((events.GEN, act, "member", member, now))
+        if key is not None:
+            self._append((kind, act, role, key, now))
         return key
 
     def link(self, kind: str, act: int, role: Any, value: Any, now: int, file_direction: str) -> None:
         """USE/GEN of an object entity, or FILEARG when the value names a file."""
         if not isinstance(role, EntitySpec):
-            self._append((kind, act, role, self._object_key(kind, act, value), now))
+            self._link_object(kind, act, role, value, now)
             return
         spec = role
         if spec.kind in ("File", "FileCollection") and isinstance(value, (str, os.PathLike)):
-            path = os.path.abspath(os.fspath(value))
+            path = file_path(value)
             self._append((events.FILEARG, act, spec.role, path, file_direction))
-            if spec.index:
-                self._append((events.FILEARG, act, f"{spec.role}_index", os.path.join(path, spec.index), file_direction))
+            for index in (spec.index,) if isinstance(spec.index, str) else spec.index or ():
+                self._append((events.FILEARG, act, f"{spec.role}_index", os.path.join(path, index), file_direction))
             return
-        key = self._object_key(kind, act, value)
-        if spec.members:
+        key = self._link_object(kind, act, spec.role, value, now)
+        if spec.members and key is not None:
             try:
                 self.objects.add_members(key, resolve(value, spec.members))
             except Exception:
                 pass  # a members path that does not apply to this object: the entity stays
-        self._append((kind, act, spec.role, key, now))
 
     def results(self, plan: Plan, arguments: dict | None, result: Any) -> dict[str, Any]:
         """Values a rule reads when the call returns (fitted parameters, statistics), rendered."""

@@ -6,7 +6,11 @@ small state per path and hashes each version exactly once, when it is complete:
 * a file read is hashed at the end of the run (its content as found), unless something is about
   to change it first, in which case it is hashed just before that change;
 * a file opened for writing starts a new version, hashed when the next event touches the path
-  (it is then closed: re-read, re-written, renamed, copied, removed) or at the end of the run.
+  (it is then closed: re-read, re-written, renamed, copied, removed) or at the end of the run,
+  after the program's exit handlers and with Python's buffers of files still open flushed
+  (:meth:`autoprov.recorder.fileevents.FileEvents.finish`);
+* a rename, copy or hard link gives the destination a new version with the source's content; a
+  renamed folder moves every version the run knows under it; a truncation is an update.
 
 So hashing never happens on the tracing hot path, each version is read once, and a file written
 and read back in the same run is one entity.  Hashing is streaming xxhash (or hashlib for
@@ -71,11 +75,13 @@ class FileTracker:
         self._version: dict[str, int] = {}  # path -> current version number
         self._unhashed: set[str] = set()  # paths whose current version has no DIGEST yet
         self._digests: dict[str, tuple[str | None, int | None, int | None]] = {}  # of the current version
+        self._writing: set[str] = set()  # paths whose current version was opened for writing, not hashed yet
 
     def _settle(self, path: str) -> None:
         """Hash the current version of ``path`` if it has not been hashed yet."""
         if path in self._unhashed:
             self._unhashed.discard(path)
+            self._writing.discard(path)
             self._record(path, self.hash_file(path, self.algorithm))
 
     def _record(self, path: str, digest: tuple[str | None, int | None, int | None]) -> None:
@@ -101,7 +107,19 @@ class FileTracker:
             self._settle(path)
         self._version[path] = self._version.get(path, 0) + 1
         self._unhashed.add(path)
+        self._writing.add(path)
         return self._version[path]
+
+    def truncate(self, path: str) -> int | None:
+        """``os.truncate``: a new version (an update of the old content), or None when the file is
+        still being written (``handle.truncate()`` while open) and the truncation is part of that version."""
+        if path in self._writing:
+            return None
+        return self.write(path, truncates=False)
+
+    def being_written(self) -> set[str]:
+        """Paths whose current version was opened for writing and not hashed yet (maybe still open)."""
+        return set(self._writing)
 
     def before_removal(self, path: str) -> None:
         """``path`` is about to be removed: fix the digest of the version that disappears."""
@@ -116,7 +134,20 @@ class FileTracker:
         content = self._digests.get(source) or (None, None, None)
         self.write(destination, truncates=True)
         self._unhashed.discard(destination)
+        self._writing.discard(destination)
         self._record(destination, content)
+
+    def moved_tree(self, source: str, destination: str) -> list[tuple[str, str]]:
+        """Before a folder is renamed: each version the run knows under ``source`` moves with it;
+        returns the (old path, new path) pairs."""
+        prefix = os.path.join(source, "")
+        moved = []
+        for old in [path for path in self._version if path.startswith(prefix)]:
+            if os.path.isfile(old):  # still there: not removed or renamed away before
+                new = destination + old[len(source):]
+                self.transferred(old, new)
+                moved.append((old, new))
+        return moved
 
     def finish(self) -> None:
         """At the end of the run: hash every version still without a digest."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+import sys
 from pathlib import PurePath
 from typing import Any
 
@@ -217,3 +218,91 @@ def describe_object(value: Any) -> dict[str, Any]:
     except Exception as error:
         description["error"] = f"description failed: {type(error).__name__}"
     return description
+
+
+# -- state fingerprints --------------------------------------------------------------------------
+# What the filter says an object's state is (autoprov.filtering.states), digested cheaply and
+# boundedly, to tell at an activity boundary whether the object changed since it was last seen.
+
+FULL_ARRAY_BYTES = 1 << 20  # arrays up to 1 MiB are digested whole
+ARRAY_SAMPLE = 1 << 16  # larger ones by a strided sample of this many elements
+MAX_STATE_ITEMS = 200
+MAX_STATE_DEPTH = 6
+
+
+def array_digest(array: Any) -> tuple:
+    """(shape, dtype, digest) of a numpy array: whole up to 1 MiB, else a strided sample."""
+    if array.dtype.kind in "OV":
+        return ("array", array.shape, str(array.dtype), id(array))
+    import numpy
+
+    if array.nbytes <= FULL_ARRAY_BYTES:
+        data = numpy.ascontiguousarray(array)
+    else:
+        step = -(-array.size // ARRAY_SAMPLE)
+        flat = array.reshape(-1) if array.flags.c_contiguous else array.flat  # a view, or an iterator: never a copy
+        data = numpy.ascontiguousarray(flat[::step])
+    return ("array", array.shape, str(array.dtype), xxhash.xxh3_64_intdigest(data.tobytes() if data.ndim == 0 else data.view("u1").data))
+
+
+def quiet_state_digest(value: Any, paths: tuple[str, ...], lookup: Any) -> tuple:
+    """:func:`state_digest` with numpy's floating-point warnings silenced: reading a computed
+    attribute (a property) must never print a warning the program would not have printed."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return state_digest(value, paths, lookup)
+    with numpy.errstate(all="ignore"):
+        return state_digest(value, paths, lookup)
+
+
+def state_digest(value: Any, paths: tuple[str, ...], lookup: Any, depth: int = 0) -> tuple:
+    """The digest of the state of ``value``: one item per attribute path (never raises)."""
+    items = []
+    for path in paths:
+        try:
+            part = value
+            for name in path.split("."):
+                part = getattr(part, name)
+        except Exception:  # an attribute this object does not have (now): part of its state too
+            items.append(("missing", path))
+            continue
+        items.append(_digest(part, lookup, depth + 1))
+    return tuple(items)
+
+
+def _digest(value: Any, lookup: Any, depth: int) -> Any:
+    try:
+        return _digest_value(value, lookup, depth)
+    except Exception as error:
+        return ("undigested", id(value), type(error).__name__)
+
+
+def _digest_value(value: Any, lookup: Any, depth: int) -> Any:
+    cls = type(value)
+    if cls in (bool, int, type(None)):
+        return value
+    if cls is float:
+        return value if value == value else "nan"
+    if cls is str:
+        return value if len(value) <= MAX_STRING else xxhash.xxh3_64_intdigest(value.encode("utf-8", "surrogatepass"))
+    module = cls.__module__ or ""
+    if module.startswith(("numpy", "astropy.units")) and hasattr(value, "dtype") and hasattr(value, "shape"):
+        if module.startswith("astropy.units"):  # a Quantity: its numbers and its unit
+            import numpy
+
+            return (array_digest(numpy.asarray(value.value)), str(value.unit))
+        return array_digest(value)
+    if depth >= MAX_STATE_DEPTH:
+        return ("id", id(value))
+    if cls in (list, tuple):
+        return tuple(_digest(item, lookup, depth + 1) for _, item in zip(range(MAX_STATE_ITEMS), value))
+    if cls is dict:
+        return tuple((str(key), _digest(item, lookup, depth + 1)) for _, (key, item) in zip(range(MAX_STATE_ITEMS), value.items()))
+    described = lookup(cls) if lookup is not None else None
+    if described is None or not (described.state or described.collection):
+        return ("id", id(value))  # an object the filter gives no state: its identity
+    # by state, not identity: `dataset.models` and `model.parameters` are new wrappers on each access
+    digest: tuple = (cls.__qualname__, state_digest(value, described.state, lookup, depth) if described.state else ())
+    if described.collection:
+        digest += (tuple(_digest(item, lookup, depth + 1) for _, item in zip(range(MAX_STATE_ITEMS), value)),)
+    return digest

@@ -29,7 +29,7 @@ from typing import NamedTuple
 from ..errors import ReproduceError
 from ..export.model import RunModel, load
 from ..export.products import outputs
-from ..recorder.fileevents import HOME_NOISE
+from ..recorder.paths import library_folders
 from ..store import run_dirs
 from . import guard, mirror
 from .compare import Comparison, Tolerance, compare
@@ -124,8 +124,7 @@ def plan(model: RunModel, scratch: Path) -> Plan:
     skip = tuple(Path(p) for p in (info.get("store"), scratch) if p)
     mirror.build(original, work, list(relative.values()), skip)
     protected = {link.entity[1] for link in (*model.used, *model.generated) if link.entity[0] in ("file", "path")}
-    home = os.path.expanduser("~")
-    (scratch / "guard.json").write_text(guard.settings(sorted(protected), [str(original)], [str(scratch), *(os.path.join(home, name) for name in HOME_NOISE)]), encoding="utf-8")
+    (scratch / "guard.json").write_text(guard.settings(sorted(protected), [str(original)], [str(scratch), *sorted(library_folders())]), encoding="utf-8")
     target = str(info["program"])
     if not info.get("module"):
         target = _rewrite(target, str(original), str(work))
