@@ -45,7 +45,10 @@ def excluded_paths(store: Path) -> tuple[str, ...]:
 
 def _called_by_import_system() -> bool:
     """True when the event comes from the import machinery (module loading, its path cache)."""
-    frame = sys._getframe(3)  # _called_by_import_system <- on_audit <- audit hook <- caller
+    try:
+        frame = sys._getframe(3)  # _called_by_import_system <- on_audit <- audit hook <- caller
+    except ValueError:  # no Python caller: the interpreter itself opens the program it starts (a child's script)
+        return True
     module = frame.f_globals.get("__name__", "") if frame is not None else ""
     return isinstance(module, str) and module.startswith(IMPORT_SYSTEM)
 
@@ -67,6 +70,12 @@ class FileEvents:
         self.excluded_paths = excluded
         self._fault = fault
         self._reads_seen: set[tuple] = set()  # (activity, path, version) already reported
+        # programs started (subprocess.Popen, os.exec audit events): autoprov.children.commands.
+        # Imported here, not at module level: the engine package imports the recorder package.
+        from ..engine.audit import COMMAND_EVENTS
+
+        self.command_events = COMMAND_EVENTS
+        self.on_command: Callable[[str, tuple], None] | None = None
 
     def fault(self, component: str, error: BaseException) -> None:
         if self._fault is not None:
@@ -74,6 +83,10 @@ class FileEvents:
 
     def on_audit(self, event: str, args: tuple) -> None:
         """An interesting audit event (open, rename, remove, ...) while capture is active."""
+        if event in self.command_events:
+            if self.on_command is not None:
+                self.on_command(event, args)
+            return
         if _called_by_import_system():
             return  # module loading, path caches, metadata look-ups: not the analysis' files
         act = self.current_activity()
