@@ -29,7 +29,6 @@ off; commands are still recorded, as the parent's own activities.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .context import CHILD_ENV, SWITCH_ENV, ChildContext, children_enabled
@@ -42,15 +41,20 @@ __all__ = ["CHILD_ENV", "SWITCH_ENV", "ChildContext", "Live", "children_enabled"
 MAIN = "main"  # the key of a run's first process
 
 
-@dataclass
 class Live:
-    """The capture of this process as the child machinery sees it (the run's first process or a child)."""
+    """The capture of this process as the child machinery sees it (the run's first process or a child).
 
-    key: str  # this process' key in the run: "main", or "<pid>-<start ns>"
-    recorder: Recorder
-    context: ChildContext
-    owner: Any  # the Capture or ChildCapture that owns the recorder
-    follow: bool  # children are followed (not AUTOPROV_CHILDREN=0)
+    A plain class, not a dataclass: importing ``dataclasses`` costs ~10 ms of every run's start-up.
+    """
+
+    __slots__ = ("key", "recorder", "context", "owner", "follow")
+
+    def __init__(self, key: str, recorder: Recorder, context: ChildContext, owner: Any, follow: bool) -> None:
+        self.key = key  # this process' key in the run: "main", or "<pid>-<start ns>"
+        self.recorder = recorder
+        self.context = context
+        self.owner = owner  # the Capture or ChildCapture that owns the recorder
+        self.follow = follow  # children are followed (not AUTOPROV_CHILDREN=0)
 
 
 _live: Live | None = None
@@ -76,6 +80,8 @@ def install(capture: Any, matcher: Any) -> None:
     )
     follow = children_enabled()
     context.matcher = matcher
+    events = capture.recorder.file_events  # the run folder (maybe staged outside the store) is not the analysis' files
+    events.excluded_paths = (*events.excluded_paths, os.path.join(str(capture.run_dir), ""))
     set_live(Live(MAIN, capture.recorder, context, capture, follow))
     commands.attach(capture.recorder)
     if follow:

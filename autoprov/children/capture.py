@@ -68,7 +68,6 @@ class ChildCapture:
         else:
             recorder = Recorder(context.hash_algorithm, excluded_paths(Path(context.store)))
             engine = make_engine(context.engine, Planner(context.load_matcher(), recorder.buffer.append), recorder, native)
-        self._native = native
         recorder.file_events.excluded_paths = (*recorder.file_events.excluded_paths, os.path.join(str(folder.path), ""))
         recorder.on_fault = self._on_fault
         self.recorder = recorder
@@ -84,10 +83,9 @@ class ChildCapture:
         self._log.start()
         self._engine = engine
         set_live(Live(self.key, recorder, context, self, True))
-        from . import commands, forks
+        from . import commands
 
         commands.attach(recorder)
-        forks.register()
         # grandchildren started with subprocess/exec are children of this process
         context.handed_over(self.key).export_environment()
         audit.activate(recorder.file_events, native)

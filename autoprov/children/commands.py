@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import events
 from ..redaction import REDACTED, is_secret
-from .patches import patcher, replace
+from .patches import replace
 
 COMMAND_RULE = "autoprov:command"
 MAX_ARGV = 64  # arguments kept per command (the rest are counted)
@@ -145,8 +145,7 @@ def _complete_before_exec() -> None:
         owner.stop("completed", None)
 
 
-@patcher("subprocess")
-def _patch_subprocess(module: ModuleType) -> None:
+def patch_subprocess(module: ModuleType) -> None:
     popen = module.Popen
     original_execute = popen._execute_child
     original_exit = getattr(popen, "_handle_exitstatus", None)  # POSIX

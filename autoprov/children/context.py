@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +26,30 @@ def children_enabled() -> bool:
     return os.environ.get(SWITCH_ENV, "1").strip().lower() not in ("0", "no", "off", "false")
 
 
-@dataclass
 class ChildContext:
-    run_dir: str
-    run_id: str
-    engine: str
-    hash_algorithm: str
-    store: str
-    root_pid: int
-    parent: str  # key of the process this context was handed over from
-    act: int | None = None  # the activity of ``parent`` that started the child, when known here
-    matcher: Any = field(default=None, repr=False, compare=False)  # in memory only
+    """The run a child joins and who handed it over (a plain class: see :class:`autoprov.children.Live`)."""
+
+    FIELDS = ("run_dir", "run_id", "engine", "hash_algorithm", "store", "root_pid", "parent", "act")
+
+    def __init__(self, run_dir: str, run_id: str, engine: str, hash_algorithm: str, store: str, root_pid: int,
+                 parent: str, act: int | None = None) -> None:
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self.engine = engine
+        self.hash_algorithm = hash_algorithm
+        self.store = store
+        self.root_pid = root_pid
+        self.parent = parent  # key of the process this context was handed over from
+        self.act = act  # the activity of ``parent`` that started the child, when known here
+        self.matcher: Any = None  # in memory only (a fork inherits it; others read the run folder)
 
     def encode(self) -> str:
-        data = asdict(self)
-        data.pop("matcher")
-        return json.dumps(data, separators=(",", ":"))
+        return json.dumps({name: getattr(self, name) for name in self.FIELDS}, separators=(",", ":"))
 
     @classmethod
     def decode(cls, text: str) -> ChildContext:
         data = json.loads(text)
-        return cls(**{key: data[key] for key in ("run_dir", "run_id", "engine", "hash_algorithm", "store", "root_pid", "parent")},
-                   act=data.get("act"))
+        return cls(*(data[name] for name in cls.FIELDS[:-1]), act=data.get("act"))
 
     def handed_over(self, parent: str, act: int | None = None) -> ChildContext:
         """The context a child of process ``parent`` receives."""
@@ -58,7 +59,12 @@ class ChildContext:
 
     @property
     def folder(self) -> RunFolder:
-        return RunFolder(Path(self.run_dir))
+        """The run folder: where it was handed over, or in its store once the run that staged it
+        ended (the successor of an exec'd first process starts after that)."""
+        path = Path(self.run_dir)
+        if not path.is_dir() and (Path(self.store) / self.run_id).is_dir():
+            path = Path(self.store) / self.run_id
+        return RunFolder(path)
 
     # -- the environment of children started from this process -------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 from typing import Any
 
 from . import live, set_live
@@ -23,6 +24,12 @@ _registered = False
 _forking: tuple[str, int | None, Any] | None = None  # (key, act, Live) noted by the forking thread
 _adopted: tuple[Any, Any] | None = None  # (recorder, engine) the run's first process hands over at fork
 _inherited: tuple[ChildContext, Any, Any] | None = None  # in a multiprocessing fork: for _bootstrap
+_starting = threading.local()  # .process: a multiprocessing child is being started by this thread
+
+
+def starting_process(value: bool) -> None:
+    """``Process.start`` brackets its fork with this: such a child starts capture in ``_bootstrap``."""
+    _starting.process = value
 
 
 def register() -> None:
@@ -91,9 +98,7 @@ def _after_fork_in_child() -> None:
     recorder, engine = adopted
     recorder.fork_child()  # the parent's unwritten events and state are the parent's
     context = state.context.handed_over(key, act)
-    from .multiproc import forking_for_multiprocessing
-
-    if forking_for_multiprocessing():
+    if getattr(_starting, "process", False):
         _inherited = (context, recorder, engine)
         return
     try:

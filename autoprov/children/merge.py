@@ -20,7 +20,6 @@ A run without children reads exactly as before (the first log, unchanged).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +34,14 @@ VERSIONED_OPS = frozenset({"read", "write", "update"})
 WRITE_OPS = frozenset({"write", "update"})
 
 
-@dataclass
 class ProcessLog:
-    key: str
-    start: int
-    info: dict[str, Any]
-    events: list[list]
-    exit: list | None = None
-    versions: dict[tuple[str, int], int] = field(default_factory=dict)  # (path, local) -> global
+    """One process' log: its key, start, PROC info, events (without PROC, ENV, EXIT) and EXIT."""
+
+    __slots__ = ("key", "start", "info", "events", "exit", "versions")
+
+    def __init__(self, key: str, start: int, info: dict[str, Any], events: list[list], exit: list | None = None) -> None:
+        self.key, self.start, self.info, self.events, self.exit = key, start, info, events, exit
+        self.versions: dict[tuple[str, int], int] = {}  # (path, local version) -> global version
 
 
 def merged_events(run_dir: Path | str) -> Iterator[list]:

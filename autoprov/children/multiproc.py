@@ -14,22 +14,15 @@
 from __future__ import annotations
 
 import os
-import threading
 from types import ModuleType
 from typing import Any
 
-from . import live
+from . import forks, live
 from .context import ChildContext
-from .patches import patcher, replace
+from .patches import replace
 from .tasks import Submitter, TaskQueue, wrap_callable
 
-_starting = threading.local()  # .process: a multiprocessing child is being forked by this thread
 _handed: dict[str, Any] = {}  # in a spawn/forkserver child: "context", "parent_pid" from the Stowaway
-
-
-def forking_for_multiprocessing() -> bool:
-    """True in a fork made by ``Process.start`` (its capture starts in ``_bootstrap``)."""
-    return getattr(_starting, "process", False)
 
 
 class Stowaway:
@@ -55,8 +48,7 @@ class Stowaway:
             _handed.clear()  # the child runs uncaptured rather than failing
 
 
-@patcher("multiprocessing.process")
-def _patch_process(module: ModuleType) -> None:
+def patch_process(module: ModuleType) -> None:
     base = module.BaseProcess
     original_start = base.start
     original_bootstrap = base._bootstrap
@@ -67,11 +59,11 @@ def _patch_process(module: ModuleType) -> None:
             return original_start(self)
         act, _ = state.recorder.context()
         self._autoprov_parent = (state.key, act)
-        _starting.process = True
+        forks.starting_process(True)
         try:
             return original_start(self)
         finally:
-            _starting.process = False
+            forks.starting_process(False)
 
     def _bootstrap(self: Any, *args: Any, **kwargs: Any) -> int:
         capture = _start_in_worker(self)
@@ -89,7 +81,6 @@ def _patch_process(module: ModuleType) -> None:
 
 def _start_in_worker(process: Any) -> Any:
     """Start capture at the top of a multiprocessing child; None when its parent captured nothing."""
-    from . import forks
     from .capture import ChildCapture
 
     parent = getattr(process, "_autoprov_parent", None)
@@ -103,6 +94,7 @@ def _start_in_worker(process: Any) -> Any:
     else:
         method, adopt = ("spawn" if os.getppid() == _handed.get("parent_pid") else "forkserver"), None
     try:
+        forks.register()
         return ChildCapture(context, "multiprocessing", tuple(parent), {"name": process.name, "start_method": method}, adopt=adopt).start()
     except Exception as error:
         import sys
@@ -124,8 +116,7 @@ def _stop_inherited(inherited: Any) -> None:
             pass
 
 
-@patcher("multiprocessing.spawn")
-def _patch_spawn(module: ModuleType) -> None:
+def patch_spawn(module: ModuleType) -> None:
     original = module.get_preparation_data
 
     def get_preparation_data(name: str) -> dict[str, Any]:
@@ -138,8 +129,7 @@ def _patch_spawn(module: ModuleType) -> None:
     replace(module, "get_preparation_data", get_preparation_data)
 
 
-@patcher("multiprocessing.pool")
-def _patch_pool(module: ModuleType) -> None:
+def patch_pool(module: ModuleType) -> None:
     pool_class = module.Pool
     original_init = pool_class.__init__
 
@@ -151,8 +141,7 @@ def _patch_pool(module: ModuleType) -> None:
     replace(pool_class, "__init__", __init__)
 
 
-@patcher("concurrent.futures.process")
-def _patch_executor(module: ModuleType) -> None:
+def patch_executor(module: ModuleType) -> None:
     executor = module.ProcessPoolExecutor
     original_submit = executor.submit
 

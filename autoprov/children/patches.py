@@ -10,25 +10,23 @@ patch is recorded with the value it replaced, so stopping capture restores the m
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-# module name -> function that patches it (the function calls ``replace`` for each attribute)
-PATCHERS: dict[str, Callable[[ModuleType], None]] = {}
+# module name -> (module of autoprov.children, function) that patches it, calling ``replace`` for
+# each attribute; named here rather than imported, so the patching modules can import this one
+PATCHERS: dict[str, tuple[str, str]] = {
+    "subprocess": ("commands", "patch_subprocess"),
+    "multiprocessing.process": ("multiproc", "patch_process"),
+    "multiprocessing.spawn": ("multiproc", "patch_spawn"),
+    "multiprocessing.pool": ("multiproc", "patch_pool"),
+    "concurrent.futures.process": ("multiproc", "patch_executor"),
+    "ray": ("rayhooks", "patch_ray"),
+    "ray.util.multiprocessing.pool": ("rayhooks", "patch_ray_pool"),
+}
 _replaced: list[tuple[Any, str, Any]] = []  # (owner, attribute, original), in the order applied
 _patched_modules: set[str] = set()
 _watched: set[str] = set()  # the modules patched in this process (all of PATCHERS, or a few)
-
-
-def patcher(module_name: str) -> Callable[[Callable[[ModuleType], None]], Callable[[ModuleType], None]]:
-    """Register ``function`` as the patcher of ``module_name``."""
-
-    def register(function: Callable[[ModuleType], None]) -> Callable[[ModuleType], None]:
-        PATCHERS[module_name] = function
-        return function
-
-    return register
 
 
 def replace(owner: Any, name: str, value: Any) -> Any:
@@ -88,7 +86,10 @@ def _patch(name: str, module: ModuleType) -> None:
         return
     _patched_modules.add(name)
     try:
-        PATCHERS[name](module)
+        from importlib import import_module
+
+        owner, function = PATCHERS[name]
+        getattr(import_module(f"{__package__}.{owner}"), function)(module)
     except Exception as error:  # a library version we do not know: children of it are not followed
         print(f"autoprov: cannot follow child processes through {name} ({type(error).__name__}: {error})", file=sys.stderr)
 
@@ -98,7 +99,6 @@ def install_all(only: frozenset[str] | None = None) -> None:
 
     ``only`` limits the patches to those modules (without following children: commands only).
     """
-    _load_patchers()
     _watched.clear()
     _watched.update(PATCHERS if only is None else only)
     for name in _watched:
@@ -119,7 +119,3 @@ def uninstall_all() -> None:
         owner, name, value = _replaced.pop()
         setattr(owner, name, value)
     _patched_modules.clear()
-
-
-def _load_patchers() -> None:
-    from . import commands, multiproc, rayhooks  # noqa: F401  (each registers its patchers)

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import live
 from .context import CHILD_ENV, ChildContext
-from .patches import patcher, replace
+from .patches import replace
 from .tasks import Submitter, Task
 
 SETUP_HOOK = "autoprov.children.rayhooks.setup_worker"
@@ -35,9 +35,10 @@ def setup_worker() -> None:
     raw = os.environ.get(CHILD_ENV)
     if not raw or live() is not None:
         return
-    from . import patches
+    from . import forks, patches
     from .capture import ChildCapture
 
+    forks.register()
     context = ChildContext.decode(raw)
     capture = ChildCapture(context, "ray", (context.parent, context.act), {"name": "ray worker"}).start()
     assert capture.recorder is not None
@@ -79,8 +80,7 @@ def _exclude_ray_files(recorder: Any) -> None:
         events.excluded_paths = (*events.excluded_paths, folder)
 
 
-@patcher("ray")
-def _patch_ray(module: ModuleType) -> None:
+def patch_ray(module: ModuleType) -> None:
     original_init = module.init
 
     def init(*args: Any, **kwargs: Any) -> Any:
@@ -97,8 +97,7 @@ def _patch_ray(module: ModuleType) -> None:
     replace(module, "init", init)
 
 
-@patcher("ray.util.multiprocessing.pool")
-def _patch_ray_pool(module: ModuleType) -> None:
+def patch_ray_pool(module: ModuleType) -> None:
     pool = module.Pool
     original_run_batch = pool._run_batch
 

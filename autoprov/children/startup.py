@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 PTH_NAME = "autoprov-children.pth"
 MULTIPROCESSING_HELPERS = ("from multiprocessing.",)
@@ -58,13 +59,14 @@ def _start() -> None:
     if not raw or not children_enabled() or not_a_program_of_the_run(list(sys.orig_argv)):
         return
     context = ChildContext.decode(raw)
-    if not os.path.isdir(context.run_dir):
+    if not context.folder.path.is_dir():
         return  # the run folder is gone: an old variable leaked into this environment
     import atexit
 
-    from . import patches
+    from . import forks, patches
     from .capture import ChildCapture
 
+    forks.register()
     capture = ChildCapture(context, "program", (context.parent, context.act)).start()
     patches.install_all()
     atexit.register(capture.stop)
@@ -72,10 +74,8 @@ def _start() -> None:
         atexit.register(_export_successor, context)
 
 
-def _export_successor(context: object) -> None:
+def _export_successor(context: Any) -> None:
     """The run's first process exec'd this program: rewrite the documents with its part merged."""
-    from pathlib import Path
-
     from ..export.step import ExportStep
 
-    ExportStep(("json",), (), "sync")(Path(context.run_dir))  # type: ignore[attr-defined]
+    ExportStep(("json",), (), "sync")(context.folder.path)  # type: ignore[attr-defined]

@@ -160,7 +160,8 @@ class Recorder:
             callers.add(caller)
             caller = caller.f_back
         index = len(stack)
-        while index and stack[index - 1][0] not in callers:
+        # a synthetic activity (a cell, a pool task: issue 14) has no frame; only finish() ends it
+        while index and stack[index - 1][0] not in callers and stack[index - 1][3] is not SYNTHETIC:
             index -= 1
         self._end_stale(stack, index)
 
@@ -195,11 +196,11 @@ class Recorder:
         under it) until :meth:`finish`; ``suppress_nested`` records no activities inside it, as a
         ``nested: false`` rule does.  Without ``push`` it is a leaf (a command).  Returns its id.
         """
-        stack = self._stack()
+        stack = self._thread_stack()
         act = next(self._ids)
         self.activity_count += 1
         parent = stack[-1][1] if stack else None
-        self._append((events.ACT, act, parent, name, rule_id or f"autoprov:{name}", time_ns(), self._local.name, params))
+        self._append((events.ACT, act, parent, name, rule_id or f"autoprov:{name}", time_ns(), stack.thread, params))
         if push:
             stack.append((None, act, suppress_nested, SYNTHETIC, None))
         return act
@@ -227,7 +228,7 @@ class Recorder:
         the engine spares the child deciding again every code object its parent decided.
         """
         del self.buffer[:]
-        stack = self._stack()
+        stack = self._thread_stack()
         stack[:] = [(frame, None, suppress, None, None) for frame, _, suppress, _, _ in stack]
         self._all_stacks[:] = [stack]
         self._suspended.clear()
@@ -236,6 +237,10 @@ class Recorder:
         self.arguments = Arguments(self._append, self.objects)
         self.files = FileTracker(self._append, self.files.algorithm)
         self.file_events = FileEvents(self._append, self.files, self.current_activity, self.file_events.excluded_paths, self.fault)
+
+    def _thread_stack(self) -> _Stack:
+        stack = getattr(self._local, "stack", None)
+        return stack if stack is not None else self._stack()
 
     def context(self) -> tuple[int | None, bool]:
         """(current activity of this thread, whether it records nested activities not): what a pool
