@@ -30,6 +30,7 @@ from ..engine.core import select as select_core
 from ..filtering.plans import Planner
 from ..log.writer import EventLog
 from ..recorder import Recorder
+from ..redaction import redact_argv
 from ..recorder.fileevents import excluded_paths
 from . import Live, set_live
 from .context import ChildContext
@@ -72,7 +73,7 @@ class ChildCapture:
         recorder.on_fault = self._on_fault
         self.recorder = recorder
         info = {
-            "pid": os.getpid(), "ppid": os.getppid(), "kind": self.kind, "argv": list(sys.orig_argv),
+            "pid": os.getpid(), "ppid": os.getppid(), "kind": self.kind, "argv": redact_argv(sys.orig_argv),
             "parent": list(self.parent) if self.parent is not None else [context.parent, context.act],
             "cwd": os.getcwd(), "python": sys.version.split()[0], "core": core,
         }

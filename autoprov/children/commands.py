@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import events
-from ..redaction import REDACTED, is_secret
+from ..redaction import redact_argv
 from .patches import replace
 
 COMMAND_RULE = "autoprov:command"
@@ -50,19 +50,9 @@ def detach(recorder: Any) -> None:
     recorder.file_events.on_command = None
 
 
-def redact_argv(argv: list[str]) -> list[str]:
-    """``--token=x`` and ``--password x`` lose their values; long command lines are cut."""
-    out: list[str] = []
-    hide_next = False
-    for item in argv[:MAX_ARGV]:
-        if hide_next:
-            out.append(REDACTED)
-            hide_next = False
-        elif item.startswith("-") and "=" in item and is_secret(item.split("=", 1)[0].lstrip("-")):
-            out.append(item.split("=", 1)[0] + "=" + REDACTED)
-        else:
-            out.append(item)
-            hide_next = item.startswith("-") and len(item) > 1 and is_secret(item.lstrip("-"))
+def command_line(argv: list[str]) -> list[str]:
+    """The argv of a command as recorded: credentials redacted (as the run's own), long ones cut."""
+    out = redact_argv(argv[:MAX_ARGV])
     if len(argv) > MAX_ARGV:
         out.append(f"... {len(argv) - MAX_ARGV} more")
     return out
@@ -100,7 +90,7 @@ class Commands:
 
     def _open(self, executable: Any, argv: Any, cwd: Any, how: str) -> int:
         items = [_text(item) for item in argv] if isinstance(argv, (list, tuple)) else [_text(argv)]
-        params = {"argv": redact_argv(items), "executable": _text(executable) if executable is not None else items[0],
+        params = {"argv": command_line(items), "executable": _text(executable) if executable is not None else items[0],
                   "cwd": os.path.abspath(_text(cwd)) if cwd is not None else os.getcwd(), "how": how}
         act = self.recorder.begin("command", params, rule_id=COMMAND_RULE, push=False)
         self._running.add(act)

@@ -6,8 +6,9 @@ microsecond); when a capturing parent set ``AUTOPROV_CHILD``, the child joins th
 program's first line, and completes its log at exit.  Processes that are not the run's programs
 are left alone: multiprocessing's own helpers (its spawn and forkserver children start capture
 in ``_bootstrap``, see :mod:`.multiproc`; the forkserver and the resource tracker are plumbing),
-Ray's daemons and workers (workers start through Ray's setup hook, :mod:`.rayhooks`), and a
-nested ``python -m autoprov`` (a run of its own).
+Ray's daemons and workers (workers start through Ray's setup hook, :mod:`.rayhooks`), and
+autoprov's own programs (a nested ``python -m autoprov`` is a run of its own; the exporter and the
+I/O helper are autoprov's).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 PTH_NAME = "autoprov-children.pth"
 MULTIPROCESSING_HELPERS = ("from multiprocessing.",)
-OWN_MODULES = ("autoprov", "autoprov.__main__")
 _started = False
 
 
@@ -37,18 +37,27 @@ def start() -> None:
             pass
 
 
+VALUE_OPTIONS = ("-W", "-X", "--check-hash-based-pycs")  # interpreter options followed by a value
+
+
 def not_a_program_of_the_run(argv: list[str]) -> bool:
-    """True for the helper processes the module docstring lists."""
+    """True for the helper processes the module docstring lists (``argv``: ``sys.orig_argv``)."""
     args = argv[1:]
-    for index, arg in enumerate(args):
+    index = 0
+    while index < len(args):
+        arg = args[index]
         if arg == "-c":
             code = args[index + 1] if index + 1 < len(args) else ""
             return code.lstrip().startswith(MULTIPROCESSING_HELPERS)
         if arg == "-m":
             module = args[index + 1] if index + 1 < len(args) else ""
-            return module in OWN_MODULES or module == "ray" or module.startswith("ray.")
+            return module in ("autoprov", "ray") or module.startswith(("autoprov.", "ray."))
+        if arg in VALUE_OPTIONS:
+            index += 2
+            continue
         if not arg.startswith("-"):
             return f"{os.sep}ray{os.sep}" in os.path.abspath(arg) and "-packages" in arg
+        index += 1
     return False
 
 
