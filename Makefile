@@ -8,7 +8,7 @@ export GAMMAPY_DATA
 
 PY := $(VENV)/bin/python
 
-.PHONY: test test-one test-fast demo bench bench-smoke bench-index venv clean
+.PHONY: test test-one test-fast demo bench bench-smoke bench-index bench-sessions venv clean
 
 $(PY): pyproject.toml
 	@interp=$$(bash tools/find-python.sh $(PYTHON_MIN) $(PYTHON_EXACT)) || exit 1; \
@@ -53,6 +53,9 @@ bench-smoke: $(PY) $(NATIVE)
 # The run index: 10,000 synthetic runs on SQLite, then list/diff/lineage timings and crab_1d indexing.
 bench-index: $(PY)
 	$(PY) benchmarks/index_bench.py
+# Child processes and notebooks (issue 14): a 4-worker pool analysis beside the serial one, and cells.
+bench-sessions: $(PY)
+	$(PY) benchmarks/sessions.py
 
 clean:
 	rm -rf $(VENV) .prov build *.egg-info

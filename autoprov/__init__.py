@@ -7,6 +7,7 @@ Run a script unchanged with ``python -m autoprov script.py``, or capture part of
         ...  # calls into gammapy and file I/O are recorded under .prov/<run-id>/
 
 and query the runs of a store (``autoprov.Store().runs()``, ``.diff(a, b)``, ``.lineage(path)``).
+In IPython or Jupyter, ``%load_ext autoprov`` gives ``%autoprov start|stop|status`` and ``%%autoprov``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Store", "__version__", "capture", "start", "stop"]
+__all__ = ["Store", "__version__", "capture", "load_ipython_extension", "start", "stop"]
 
 _current: Any = None
 
@@ -68,3 +69,10 @@ def __getattr__(name: str) -> Any:
 
         return Store
     raise AttributeError(f"module 'autoprov' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext autoprov``: the ``%autoprov`` magics (:mod:`autoprov.notebook`; IPython is imported only here)."""
+    from .notebook import load
+
+    load(ipython)

@@ -46,7 +46,17 @@ ENV        environment (dict)                 the execution environment, collect
                                               (:func:`autoprov.environment.collect`), just
                                               before EXIT
 EXIT       t, status, exit_code, info (dict: cpu_time, peak_rss, duration, ...)
+INFORM     act, process, act2                 ``wasInformedBy``: a pool task (act) was submitted by
+                                              activity act2 of process ``process`` (a key below)
+CMDPID     act, pid                           the command activity ``act`` started process ``pid``
+PROC       process, t, info (dict: pid, ppid, kind, parent [process, act] or None, argv, ...)
+                                              first event of a child process' own log
 =========  ===================================================================================
+
+Child processes (:mod:`autoprov.children`) write their own logs, ``children/<process>.jsonl`` in
+the run folder, with ids local to the process; the log of the run's first process has the key
+``main``.  The reader merges them (:func:`autoprov.children.merge.merged_events`): ids are made
+unique, PROC and a child's EXIT become the process activity, INFORM refers to global ids.
 
 ``status`` in EXIT is "completed", "failed" (uncaught exception or non-zero exit),
 "interrupted" (KeyboardInterrupt / SIGTERM).  A log with no EXIT is an "incomplete" run.
@@ -68,3 +78,6 @@ ERROR = "error"
 DESC = "desc"
 ENV = "env"
 EXIT = "exit"
+INFORM = "inform"
+CMDPID = "cmdpid"
+PROC = "proc"

@@ -9,6 +9,7 @@ folder returned by ``stop()`` as a path keeps working.
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,34 @@ class Run:
     @property
     def exit_code(self) -> int | None:
         return self._exit_code if self._status is not None else self.model().exit_code
+
+    # -- rich display (notebooks): the summary and the graph inline --------------------------------
+
+    def graph_svg(self) -> str | None:
+        """The run's graph as SVG: ``graph.svg`` when the export wrote it, else drawn now; None
+        without Graphviz."""
+        path = self.folder.graph("svg")
+        if path.exists():
+            return path.read_text(encoding="utf-8")
+        from .export.render import RenderError, dot_program, render
+
+        if dot_program() is None:
+            return None
+        from .export.dot import to_dot
+
+        try:
+            return render(to_dot(self.model()), "svg").decode("utf-8")
+        except RenderError:
+            return None
+
+    def _repr_svg_(self) -> str | None:
+        return self.graph_svg()
+
+    def _repr_html_(self) -> str:
+        summary = "\n".join(self.summary) or repr(self)
+        svg = self.graph_svg()
+        graph = svg[svg.find("<svg"):] if svg and "<svg" in svg else ""
+        return f'<div class="autoprov-run"><pre>{html.escape(summary)}</pre>{graph}</div>'
 
     def __fspath__(self) -> str:
         return os.fspath(self.folder.path)

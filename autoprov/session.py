@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, environment, events, faults, interrupts
+from . import __version__, children, environment, events, faults, interrupts
+from .children import forks as child_forks
 from .engine import audit, choose_engine, make_engine
 from .engine.core import select as select_core
 from .filtering.plans import Planner
@@ -175,6 +176,7 @@ class Capture:
         self._install_sigterm()
         self._patch_exit_functions()
         atexit.register(self._run_at_exit)  # before the program's own handlers: so it runs after them
+        children.install(self, self.matcher)  # issue 14: follow child processes, record commands
         return self
 
     def finish_at_exit(self, finish: Callable[[], None]) -> None:
@@ -239,6 +241,7 @@ class Capture:
 
     def _complete(self, status: str, exit_code: int | None) -> Run | None:
         global _active
+        children.uninstall(self)  # issue 14: commands still running end, children are no longer followed
         audit.on_program_hook = None
         self._stop_tracing(keep_engine=self.process_ends and self._offload is not None)
         self._unpatch_exit_functions()
@@ -328,10 +331,15 @@ class Capture:
         audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
         if self._engine is not None:
             engine, self._engine = self._engine, None
-            try:
-                engine.stop()
-            except Exception:
-                pass
+            # Issue 14: when children are followed, the child's own capture (autoprov.children.forks,
+            # whose fork hook runs after this one) takes the engine and the recorder over.
+            if child_forks.takes_over(self):
+                child_forks.adopt(self.recorder, engine)
+            else:
+                try:
+                    engine.stop()
+                except Exception:
+                    pass
         if self._log is not None:
             self._log.abandon()
         if self._offload is not None:

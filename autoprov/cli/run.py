@@ -40,6 +40,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--graph", default=None, metavar="FMT", help="graph images: svg,png,pdf or none (default svg when Graphviz is installed)")
     parser.add_argument("--export", default=None, choices=("background", "sync"), help="write PROV-N/XML/Turtle and graph images after exit in the background (default) or before exiting")
     parser.add_argument("--embed", default=None, metavar="KIND", help="embed provenance in the run's outputs: fits or none (default: [tool.autoprov] embed)")
+    parser.add_argument("--no-children", action="store_true", help="do not follow child processes (as AUTOPROV_CHILDREN=0)")
     parser.add_argument("-m", dest="module", default=None, metavar="MODULE", help="run a module as `python -m` does")
     return parser
 
@@ -89,6 +90,8 @@ def run_command(argv: list[str]) -> int:
         runner.prepare()
     except ProgramDidNotCompile as error:
         return error.report()  # as python: the error, no record (nothing ran)
+    if options.no_children:  # issue 14: children inherit the switch too
+        os.environ["AUTOPROV_CHILDREN"] = "0"
     capture = _start_capture(options, runner, matcher, store)
     module = runner.install()
     outcome = runner.run(module)

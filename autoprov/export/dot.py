@@ -190,6 +190,9 @@ def drawing(model: RunModel, collapse: bool | None = None) -> Drawing:
         if node is not None:
             for previous, following in zip([node, *nested], nested):
                 lines.append(f"  {previous} -> {following} [style=invis, weight=2];")
+    informed = {(graph.node_of.get(informant, "session"), graph.node_of.get(act)) for act, informant in model.informed}
+    for informant, task in sorted(pair for pair in informed if pair[1] is not None and pair[0] != pair[1]):
+        lines.append(f'  {informant} -> {task} [style=dotted, color="#8e7cc3", label="submitted", constraint=false];')
     members = {(graph.entity_nodes.get(("obj", c)), graph.entity_nodes.get(("obj", m))) for c, m in graph.model.members}
     for collection, member in sorted(pair for pair in members if None not in pair):
         lines.append(f'  {member} -> {collection} [style=dashed, color="#b0a080", label="member"];')

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..log.reader import read_events
+from ..children.merge import merged_events
 
 EntityKey = tuple
 OPENING_ROLES = frozenset({"read", "write", "update", "truncate"})  # the roles of plain opens, which a named argument overrides
@@ -86,6 +86,7 @@ class RunModel:
         self.scope: dict[str, Any] | None = None
         self.invalidated: list[tuple[EntityKey, int | None, int]] = []
         self.digests: dict[tuple[str, int], tuple[str, str | None, int | None, int | None]] = {}
+        self.informed: list[tuple[int, int | None]] = []  # (pool task, submitting activity): wasInformedBy
 
     @property
     def entity_count(self) -> int:
@@ -95,8 +96,11 @@ class RunModel:
 
 
 def load(run_dir: Path | str) -> RunModel:
-    """The model of the run stored in ``run_dir`` (works on a log without EXIT: status incomplete)."""
-    return build(read_events(run_dir))
+    """The model of the run stored in ``run_dir`` (works on a log without EXIT: status incomplete).
+
+    The logs of the run's child processes are merged into one stream first (issue 14).
+    """
+    return build(merged_events(run_dir))
 
 
 def build(stream: Iterable[list | tuple]) -> RunModel:
@@ -124,6 +128,7 @@ class _Builder:
             events.SCOPE: self.scope,
             events.FILEARG: self.filearg, events.FILE: self.file, events.DIGEST: self.digest,
             events.ERROR: self.error, events.DESC: self.desc, events.ENV: self.env, events.EXIT: self.exit,
+            events.INFORM: self.inform,
         }
 
     # -- run and activities ------------------------------------------------------------------
@@ -140,6 +145,10 @@ class _Builder:
             activity.end, activity.status, activity.error = t, status, error
             if results:  # values read at return (fit statistics, fitted parameters)
                 activity.params.update(results)
+
+    def inform(self, act: int, process: str, informant: int | None, *_: Any) -> None:
+        """A pool task and the call that submitted it (ids made global by the merge of process logs)."""
+        self.model.informed.append((act, informant))
 
     def desc(self, name: str, description: dict, *_: Any) -> None:
         self.model.descriptions[name] = description or {}

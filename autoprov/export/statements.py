@@ -33,7 +33,7 @@ DESCRIPTION_PARTS = {
     "generated": "voprov:generationDescriptions", "results": "autoprov:resultDescriptions", "origin": "autoprov:filter",
 }
 KINDS = (
-    "entity", "activity", "agent", "used", "wasGeneratedBy", "wasStartedBy", "wasAssociatedWith",
+    "entity", "activity", "agent", "used", "wasGeneratedBy", "wasStartedBy", "wasInformedBy", "wasAssociatedWith",
     "actedOnBehalfOf", "wasDerivedFrom", "wasInvalidatedBy", "hadMember",
 )
 
@@ -118,6 +118,7 @@ def statements(model: RunModel) -> Iterator[Statement]:
     yield from _agents(model)
     yield from _links(model, ids)
     yield from _started(model)
+    yield from _informed(model)
     yield from _associations(model, script)
     yield from _revisions(model, ids)
     yield from _derivations(model, ids)
@@ -360,6 +361,14 @@ def _started(model: RunModel) -> Iterator[Statement]:
         parent = activity.parent if activity.parent in model.activities else None
         formal = {"prov:activity": _act_id(activity.act), "prov:starter": _act_id(parent), "prov:time": Time(activity.start)}
         yield ("wasStartedBy", None, formal, [])
+
+
+def _informed(model: RunModel) -> Iterator[Statement]:
+    """A pool task ``wasInformedBy`` the call that submitted it (its process is its starter)."""
+    for act, informant in model.informed:
+        if act in model.activities:
+            informant = informant if informant in model.activities else None
+            yield ("wasInformedBy", None, {"prov:informed": _act_id(act), "prov:informant": _act_id(informant)}, [])
 
 
 MAX_DERIVATIONS_PER_ACTIVITY = 10_000

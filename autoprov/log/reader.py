@@ -115,6 +115,9 @@ SHAPES: dict[str, tuple[Check, ...]] = {
     events.DESC: (_str, _opt_dict),
     events.ENV: (_dict,),
     events.EXIT: (_int, _str, _opt_int, _opt_dict),
+    events.INFORM: (_int, _str, _opt_int),
+    events.CMDPID: (_int, _int),
+    events.PROC: (_str, _int, _dict),
 }
 OPTIONAL = {events.END: 1}  # END's results
 FILE_VERSION_OPS = ("read", "write", "update")  # their extra is the file version
@@ -178,8 +181,14 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
 
 
 def read_events(run_dir: Path | str) -> Iterator[list]:
-    """The well-formed events of a run, in order (see the module docstring for what is skipped)."""
-    path = RunFolder(Path(run_dir)).events
+    """The well-formed events of a run's first process, in order (see the module docstring for what
+    is skipped).  The logs of its child processes are merged by :mod:`autoprov.children.merge`."""
+    return read_log(RunFolder(Path(run_dir)).events)
+
+
+def read_log(path: Path, first_kind: str = events.RUN) -> Iterator[list]:
+    """The well-formed events of one process' log: the run's first process (starting with RUN) or,
+    with ``first_kind=events.PROC``, a child process' (issue 14)."""
     skipped = 0
     first: str | None = None
     seen_run = False
@@ -205,9 +214,9 @@ def read_events(run_dir: Path | str) -> Iterator[list]:
                 first = first or f"line {number}: {wrong}"
                 continue
             if not seen_run:
-                if event[0] != events.RUN:
+                if event[0] != first_kind:
                     skipped += 1
-                    first = first or f"line {number}: '{event[0]}' event before the run's first event"
+                    first = first or f"line {number}: '{event[0]}' event before the log's first event"
                     continue
                 seen_run = True
             elif event[0] == events.ACT:

@@ -84,8 +84,9 @@ class EventLog:
         buffer: list,
         interval: float = FLUSH_INTERVAL,
         on_error: Callable[[BaseException], None] | None = None,
+        path: Path | None = None,  # issue 14: a child process writes its own log (children/<process>.jsonl)
     ) -> None:
-        self.path = RunFolder(Path(run_dir)).events
+        self.path = path or RunFolder(Path(run_dir)).events
         self._buffer = buffer
         self._interval = interval
         self._on_error = on_error

@@ -31,6 +31,10 @@ from .files import FileTracker
 from .objects import ObjectRegistry
 from .values import render
 
+# The plan slot of a stack entry opened by Recorder.begin (a cell, a pool task): not a Python frame,
+# never popped by leave(), but ended like any activity by finish() or close_open_activities().
+SYNTHETIC: Any = object()
+
 
 class _Stack(list):
     """A thread's stack of matched frames, with the thread's name (read once, at its first activity)."""
@@ -156,7 +160,8 @@ class Recorder:
             callers.add(caller)
             caller = caller.f_back
         index = len(stack)
-        while index and stack[index - 1][0] not in callers:
+        # a synthetic activity (a cell, a pool task: issue 14) has no frame; only finish() ends it
+        while index and stack[index - 1][0] not in callers and stack[index - 1][3] is not SYNTHETIC:
             index -= 1
         self._end_stale(stack, index)
 
@@ -179,6 +184,69 @@ class Recorder:
 
     def is_suspended(self, frame: FrameType) -> bool:
         return frame in self._suspended
+
+    # -- synthetic activities (issue 14): notebook cells, pool tasks, commands --------------------
+    # Not Python frames, so the engines never see them; the hot path above is untouched.
+
+    def begin(self, name: str, params: dict[str, Any], rule_id: str | None = None, push: bool = True,
+              suppress_nested: bool = False) -> int:
+        """Open an activity that is not a Python frame, under this thread's current activity.
+
+        With ``push`` it becomes the current activity of the thread (matched calls and files nest
+        under it) until :meth:`finish`; ``suppress_nested`` records no activities inside it, as a
+        ``nested: false`` rule does.  Without ``push`` it is a leaf (a command).  Returns its id.
+        """
+        stack = self._thread_stack()
+        act = next(self._ids)
+        self.activity_count += 1
+        parent = stack[-1][1] if stack else None
+        self._append((events.ACT, act, parent, name, rule_id or f"autoprov:{name}", time_ns(), stack.thread, params))
+        if push:
+            stack.append((None, act, suppress_nested, SYNTHETIC, None))
+        return act
+
+    def finish(self, act: int, status: str = "completed", error: str | None = None,
+               results: dict[str, Any] | None = None) -> None:
+        """End an activity opened by :meth:`begin` (``results`` are added to its parameters)."""
+        now = time_ns()
+        stack = getattr(self._local, "stack", None)
+        if stack and any(entry[1] == act and entry[3] is SYNTHETIC for entry in stack):
+            while stack:  # frames left above it never reported their end: they end with it
+                entry = stack.pop()
+                if entry[1] == act and entry[3] is SYNTHETIC:
+                    break
+                if entry[3] is not None:
+                    self._append((events.END, entry[1], now, "incomplete", None))
+        self._append((events.END, act, now, status, error, results) if results else (events.END, act, now, status, error))
+
+    def fork_child(self) -> None:
+        """In a forked child that goes on with the parent's engine (issue 14): forget the parent's state.
+
+        Unwritten events, other threads' stacks, suspended generators, object ids and file versions
+        are the parent's.  The forking thread's matched frames stay on its stack as frames of no
+        activity (they end silently), so the child's activities start at its top level.  Keeping
+        the engine spares the child deciding again every code object its parent decided.
+        """
+        del self.buffer[:]
+        stack = self._thread_stack()
+        stack[:] = [(frame, None, suppress, None, None) for frame, _, suppress, _, _ in stack]
+        self._all_stacks[:] = [stack]
+        self._suspended.clear()
+        self.activity_count = 0
+        self.objects = ObjectRegistry(self._append)
+        self.arguments = Arguments(self._append, self.objects)
+        self.files = FileTracker(self._append, self.files.algorithm)
+        self.file_events = FileEvents(self._append, self.files, self.current_activity, self.file_events.excluded_paths, self.fault)
+
+    def _thread_stack(self) -> _Stack:
+        stack = getattr(self._local, "stack", None)
+        return stack if stack is not None else self._stack()
+
+    def context(self) -> tuple[int | None, bool]:
+        """(current activity of this thread, whether it records nested activities not): what a pool
+        task submitted from here inherits."""
+        stack = getattr(self._local, "stack", None)
+        return (stack[-1][1], bool(stack[-1][2])) if stack else (None, False)
 
     def fault(self, component: str, error: BaseException) -> None:
         """An internal error: record it and let the session decide (by default: stop capture)."""

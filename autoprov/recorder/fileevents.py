@@ -46,7 +46,10 @@ def excluded_paths(store: Any) -> tuple[str, ...]:
 
 def _called_by_ignored_caller() -> bool:
     """True when the event comes from the import machinery or linecache."""
-    frame = sys._getframe(2)  # _called_by_ignored_caller <- on_audit <- the audit hook (or the opener)
+    try:
+        frame = sys._getframe(2)  # _called_by_ignored_caller <- on_audit <- the audit hook (or the opener)
+    except ValueError:  # no Python caller: the interpreter itself opens the program it starts (a child's script)
+        return True
     if frame is not None and frame.f_globals.get("__name__") == "autoprov.engine.audit":
         frame = frame.f_back  # a Python audit hook: the opener's caller is one further
     module = frame.f_globals.get("__name__", "") if frame is not None else ""
@@ -155,13 +158,24 @@ class FileEvents:
             "os.truncate": self._truncate, "os.link": self._link, "os.symlink": self._symlink,
             "shutil.copyfile": self._copyfile, "shutil.copytree": self._copytree, "shutil.rmtree": self._rmtree,
         }
+        # programs started (subprocess.Popen, os.exec audit events): autoprov.children.commands.
+        # Imported here, not at module level: the engine package imports the recorder package.
+        from ..engine.audit import COMMAND_EVENTS
+
+        self.command_events = COMMAND_EVENTS
+        self.on_command: Callable[[str, tuple], None] | None = None
 
     def fault(self, component: str, error: BaseException) -> None:
         if self._fault is not None:
             self._fault(component, error)
 
     def on_audit(self, event: str, args: tuple) -> None:
-        """An event of ``FILE_EVENTS`` while capture is active (the hook already filtered the name)."""
+        """A watched audit event while capture is active (the hook already filtered the name): a command
+        event goes to ``on_command``, a file event to its handler."""
+        if event in self.command_events:
+            if self.on_command is not None:
+                self.on_command(event, args)
+            return
         handler = self._handlers.get(event)
         if handler is None or _called_by_ignored_caller():
             return

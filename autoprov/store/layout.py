@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 EVENTS = "events.jsonl"
+CHILDREN = "children"  # one event log per child process (issue 14): children/<process>.jsonl
+CHILD_LOG_SUFFIX = ".jsonl"
+CHILD_MATCHER = "matcher.pickle"  # the run's compiled filters, for child processes to load
 ENVIRONMENT = "environment.json"
 DOCUMENT_STEM = "provenance"
 GRAPH_STEM = "graph"
@@ -55,6 +58,26 @@ class RunFolder(NamedTuple):
     @property
     def target_store(self) -> Path:
         return self.path / TARGET_STORE
+
+    @property
+    def children(self) -> Path:
+        """The folder of the child processes' logs and what they need to start capture."""
+        return self.path / CHILDREN
+
+    def child_log(self, process: str) -> Path:
+        """``children/<process>.jsonl``: the log of one child process (``process`` is its key)."""
+        return self.path / CHILDREN / f"{process}{CHILD_LOG_SUFFIX}"
+
+    def child_logs(self) -> list[Path]:
+        """The child processes' logs present, sorted by name."""
+        folder = self.path / CHILDREN
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.name.endswith(CHILD_LOG_SUFFIX))
+
+    @property
+    def child_matcher(self) -> Path:
+        return self.path / CHILDREN / CHILD_MATCHER
 
     def document(self, suffix: str) -> Path:
         """``provenance.<suffix>`` (json, provn, xml, ttl)."""

@@ -1,0 +1,169 @@
+"""Programs the run starts are command activities: argv from the audit event, pid and exit status.
+
+The ``subprocess.Popen`` audit event (raised in the calling thread just before the child is
+created) opens a ``command`` activity under the current activity, with the argv, executable and
+working directory.  Two thin patches of ``subprocess.Popen`` add what no audit event carries: the
+child's pid once it exists (a CMDPID event: a Python child's own log is then nested under this
+command) and its exit status when the program reaps it.  ``os.exec*`` replaces the process: the
+command is recorded, then this process' record is completed before the exec happens.
+
+Any program is a command, Python or not; a Python child also captures itself (:mod:`.startup`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import ModuleType
+from typing import Any
+
+from .. import events
+from ..redaction import redact_argv
+from .patches import replace
+
+COMMAND_RULE = "autoprov:command"
+MAX_ARGV = 64  # arguments kept per command (the rest are counted)
+
+_active: Commands | None = None
+_launching = threading.local()  # .active: this thread is inside Popen._execute_child
+
+
+def launching_program() -> bool:
+    """True in the child of a fork made by ``subprocess`` (a ``preexec_fn`` runs the fork hooks):
+    it execs the program at once, which captures itself if it is Python."""
+    return getattr(_launching, "active", False)
+
+
+def attach(recorder: Any) -> None:
+    """Record this process' commands into ``recorder`` (called when capture starts here)."""
+    global _active
+    _active = Commands(recorder)
+    recorder.file_events.on_command = _active.on_audit
+
+
+def detach(recorder: Any) -> None:
+    """Stop recording commands; the ones still running end as incomplete."""
+    global _active
+    if _active is not None and _active.recorder is recorder:
+        _active.close()
+        _active = None
+    recorder.file_events.on_command = None
+
+
+def command_line(argv: list[str]) -> list[str]:
+    """The argv of a command as recorded: credentials redacted (as the run's own), long ones cut."""
+    out = redact_argv(argv[:MAX_ARGV])
+    if len(argv) > MAX_ARGV:
+        out.append(f"... {len(argv) - MAX_ARGV} more")
+    return out
+
+
+def _text(value: Any) -> str:
+    try:
+        return os.fsdecode(value)
+    except TypeError:
+        return str(value)
+
+
+class Commands:
+    """The command activities of one process' capture."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        self._pending = threading.local()  # .act: opened by the audit event, not yet given its pid
+        self._running: set[int] = set()
+
+    def on_audit(self, event: str, args: tuple) -> None:
+        """``subprocess.Popen`` (executable, args, cwd, env) or ``os.exec`` (path, args, env)."""
+        if event == "subprocess.Popen":
+            executable, argv, cwd = args[0], args[1], args[2]
+            self._pending.act = self._open(executable, argv, cwd, "subprocess")
+        elif event == "os.exec":
+            path, argv = args[0], args[1]
+            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+                return  # execvp tries each PATH entry: only the one that can run replaces us
+            act = self._open(path, argv, None, "exec")
+            self.recorder.buffer.append((events.CMDPID, act, os.getpid()))
+            self._running.discard(act)
+            self.recorder.finish(act, "completed", None, {"replaced_process": True})
+            _complete_before_exec()
+
+    def _open(self, executable: Any, argv: Any, cwd: Any, how: str) -> int:
+        items = [_text(item) for item in argv] if isinstance(argv, (list, tuple)) else [_text(argv)]
+        params = {"argv": command_line(items), "executable": _text(executable) if executable is not None else items[0],
+                  "cwd": os.path.abspath(_text(cwd)) if cwd is not None else os.getcwd(), "how": how}
+        act = self.recorder.begin("command", params, rule_id=COMMAND_RULE, push=False)
+        self._running.add(act)
+        return act
+
+    def take_pending(self) -> int | None:
+        act = getattr(self._pending, "act", None)
+        self._pending.act = None
+        return act
+
+    def started(self, act: int, pid: int) -> None:
+        self.recorder.buffer.append((events.CMDPID, act, pid))
+
+    def failed_to_start(self, act: int, error: BaseException) -> None:
+        self._running.discard(act)
+        self.recorder.finish(act, "failed", f"{type(error).__qualname__}: {error}")
+
+    def exited(self, act: int, returncode: int) -> None:
+        if act not in self._running:
+            return
+        self._running.discard(act)
+        status = "completed" if returncode == 0 else "failed"
+        self.recorder.finish(act, status, None if returncode == 0 else f"exit status {returncode}", {"exit_status": returncode})
+
+    def close(self) -> None:
+        for act in sorted(self._running):
+            self.recorder.finish(act, "incomplete", "still running when capture stopped")
+        self._running.clear()
+
+
+def _complete_before_exec() -> None:
+    """The process is about to be replaced: complete its record now (nothing of it runs after)."""
+    from . import live
+
+    state = live()
+    if state is None:
+        return
+    owner = state.owner
+    if type(owner).__module__ == "autoprov.children.capture":
+        owner.stop("completed", None, ended_by="exec")
+    else:  # the run's first process: its successor program records into the same run folder
+        owner.stop("completed", None)
+
+
+def patch_subprocess(module: ModuleType) -> None:
+    popen = module.Popen
+    original_execute = popen._execute_child
+    original_exit = getattr(popen, "_handle_exitstatus", None)  # POSIX
+
+    def _execute_child(self: Any, *args: Any, **kwargs: Any) -> None:
+        commands = _active
+        _launching.active = True
+        try:
+            original_execute(self, *args, **kwargs)
+        except BaseException as error:
+            act = commands.take_pending() if commands is not None else None
+            if act is not None:
+                commands.failed_to_start(act, error)
+            raise
+        finally:
+            _launching.active = False
+        act = commands.take_pending() if commands is not None else None
+        if act is not None:
+            commands.started(act, self.pid)
+            self._autoprov_command = (commands, act)
+
+    def _handle_exitstatus(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_exit(self, *args, **kwargs)
+        command = self.__dict__.pop("_autoprov_command", None)
+        if command is not None:
+            commands, act = command
+            commands.exited(act, self.returncode)
+
+    replace(popen, "_execute_child", _execute_child)
+    if original_exit is not None:
+        replace(popen, "_handle_exitstatus", _handle_exitstatus)
