@@ -51,6 +51,24 @@ echo
 echo "== autoprov show latest"
 "$python" -m autoprov show --store "$store" latest
 echo
+
+# Runs across time: a three-step chain (reduce -> fit -> plot), then what produced the plot.
+chain=demo_chain
+for step in reduce fit plot; do
+    echo "== python -m autoprov examples/chain/$step.py --outdir $chain"
+    "$python" -m autoprov --store "$store" --export sync --quiet examples/chain/$step.py --outdir "$chain"
+done
+echo
+echo "== autoprov list   (the run index, $store/index.sqlite)"
+"$python" -m autoprov list --store "$store" | tail -n 4
+echo
+echo "== autoprov lineage $chain/crab_sed.png   (across the three runs, back to the DL3 files)"
+"$python" -m autoprov lineage --store "$store" "$chain/crab_sed.png" | head -n 40
+echo
+echo "== the 1D analysis again with 8 energy bins per decade, then autoprov diff (exit status 1: they differ)"
+"$python" -m autoprov --store "$store" --export sync --quiet examples/crab_1d.py --outdir "${outdir}_8bins" --energy-bins 8
+"$python" -m autoprov diff --store "$store" "$(basename "$run_dir")" latest | head -n 30 || true
+echo
 echo "demo: done.  The record of this run is $run_dir"
 for name in provenance.json provenance.provn provenance.xml provenance.ttl environment.json graph.svg graph.png report.html; do
     [ -f "$run_dir/$name" ] && echo "  $run_dir/$name"

@@ -81,7 +81,7 @@ def install(capture: Any, matcher: Any) -> None:
     follow = children_enabled()
     context.matcher = matcher
     events = capture.recorder.file_events  # the run folder (maybe staged outside the store) is not the analysis' files
-    events.excluded_paths = (*events.excluded_paths, os.path.join(str(capture.run_dir), ""))
+    events.exclude(str(capture.run_dir))
     set_live(Live(MAIN, capture.recorder, context, capture, follow))
     commands.attach(capture.recorder)
     if follow:

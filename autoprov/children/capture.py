@@ -69,7 +69,7 @@ class ChildCapture:
         else:
             recorder = Recorder(context.hash_algorithm, excluded_paths(Path(context.store)))
             engine = make_engine(context.engine, Planner(context.load_matcher(), recorder.buffer.append), recorder, native)
-        recorder.file_events.excluded_paths = (*recorder.file_events.excluded_paths, os.path.join(str(folder.path), ""))
+        recorder.file_events.exclude(str(folder.path))
         recorder.on_fault = self._on_fault
         self.recorder = recorder
         info = {

@@ -76,8 +76,7 @@ def _exclude_ray_files(recorder: Any) -> None:
     except Exception:
         return
     events = recorder.file_events
-    if folder not in events.excluded_paths:
-        events.excluded_paths = (*events.excluded_paths, folder)
+    events.exclude(folder)
 
 
 def patch_ray(module: ModuleType) -> None:
