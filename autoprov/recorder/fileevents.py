@@ -165,17 +165,6 @@ class FileEvents:
         self.command_events = COMMAND_EVENTS
         self.on_command: Callable[[str, tuple], None] | None = None
 
-    @property
-    def excluded_paths(self) -> tuple[str, ...]:
-        """The folders left out of the record (see :class:`.paths.Scope`)."""
-        return self.scope.folders
-
-    def exclude(self, folder: str) -> None:
-        """Leave ``folder`` out of the record too (a child's own run folder)."""
-        folder = folder.rstrip(os.sep) or os.sep
-        if folder not in self.scope.folders:
-            self.scope = Scope((*self.scope.folders, folder), self.scope.kept)
-
     def fault(self, component: str, error: BaseException) -> None:
         if self._fault is not None:
             self._fault(component, error)
