@@ -29,9 +29,10 @@ off; commands are still recorded, as the parent's own activities.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
-from .context import CHILD_ENV, SWITCH_ENV, ChildContext, children_enabled
+from .context import CHILD_ENV, SWITCH_ENV, ChildContext, children_enabled, exclude_folder
 
 if TYPE_CHECKING:
     from ..recorder import Recorder
@@ -71,7 +72,25 @@ def set_live(state: Live | None) -> None:
 
 
 def install(capture: Any, matcher: Any) -> None:
-    """Called by :class:`autoprov.session.Capture` when it starts: follow this run's children."""
+    """Called by :class:`autoprov.session.Capture` when it starts: follow this run's children.
+
+    Never raises: a failure here (a library version this code does not know) leaves the run's own
+    capture going, without children, and says so once.
+    """
+    try:
+        _install(capture, matcher)
+    except Exception as error:
+        set_live(None)
+        try:
+            from . import patches
+
+            patches.uninstall_all()
+        except Exception:
+            pass
+        print(f"autoprov: {capture.run_id}: child processes are not followed ({type(error).__name__}: {error})", file=sys.stderr)
+
+
+def _install(capture: Any, matcher: Any) -> None:
     from . import commands, forks, patches
 
     context = ChildContext(
@@ -80,8 +99,7 @@ def install(capture: Any, matcher: Any) -> None:
     )
     follow = children_enabled()
     context.matcher = matcher
-    events = capture.recorder.file_events  # the run folder (maybe staged outside the store) is not the analysis' files
-    events.excluded_paths = (*events.excluded_paths, os.path.join(str(capture.run_dir), ""))
+    exclude_folder(capture.recorder.file_events, str(capture.run_dir))  # maybe staged outside the store
     set_live(Live(MAIN, capture.recorder, context, capture, follow))
     commands.attach(capture.recorder)
     if follow:

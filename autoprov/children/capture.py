@@ -33,7 +33,7 @@ from ..recorder import Recorder
 from ..redaction import redact_argv
 from ..recorder.fileevents import excluded_paths
 from . import Live, set_live
-from .context import ChildContext
+from .context import ChildContext, exclude_folder
 
 
 def process_key() -> str:
@@ -69,7 +69,7 @@ class ChildCapture:
         else:
             recorder = Recorder(context.hash_algorithm, excluded_paths(Path(context.store)))
             engine = make_engine(context.engine, Planner(context.load_matcher(), recorder.buffer.append), recorder, native)
-        recorder.file_events.excluded_paths = (*recorder.file_events.excluded_paths, os.path.join(str(folder.path), ""))
+        exclude_folder(recorder.file_events, str(folder.path))
         recorder.on_fault = self._on_fault
         self.recorder = recorder
         info = {

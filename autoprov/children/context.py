@@ -101,3 +101,13 @@ class ChildContext:
                 entries, sources = pickle.load(handle)  # written by this run's first process, owner-only
             self.matcher = FilterMatcher(entries, sources=sources)
         return self.matcher
+
+
+def exclude_folder(file_events: Any, folder: str) -> None:
+    """Leave ``folder`` out of the record of ``file_events`` (the run folder, Ray's session folder)."""
+    from ..recorder.paths import Scope
+
+    scope = file_events.scope
+    folder = os.path.abspath(folder)
+    if folder not in scope.folders:
+        file_events.scope = Scope((*scope.folders, folder), scope.kept)

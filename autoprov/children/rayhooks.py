@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from . import live
-from .context import CHILD_ENV, ChildContext
+from .context import CHILD_ENV, ChildContext, exclude_folder
 from .patches import replace
 from .tasks import Submitter, Task
 
@@ -72,12 +72,10 @@ def _exclude_ray_files(recorder: Any) -> None:
     try:
         from ray._private.utils import get_ray_temp_dir
 
-        folder = os.path.join(os.path.abspath(get_ray_temp_dir()), "")
+        folder = get_ray_temp_dir()
     except Exception:
         return
-    events = recorder.file_events
-    if folder not in events.excluded_paths:
-        events.excluded_paths = (*events.excluded_paths, folder)
+    exclude_folder(recorder.file_events, folder)
 
 
 def patch_ray(module: ModuleType) -> None:

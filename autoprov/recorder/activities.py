@@ -236,7 +236,7 @@ class Recorder:
         self.objects = ObjectRegistry(self._append)
         self.arguments = Arguments(self._append, self.objects)
         self.files = FileTracker(self._append, self.files.algorithm)
-        self.file_events = FileEvents(self._append, self.files, self.current_activity, self.file_events.excluded_paths, self.fault)
+        self.file_events = FileEvents(self._append, self.files, self.current_activity, self.file_events.scope.folders, self.fault)
 
     def _thread_stack(self) -> _Stack:
         stack = getattr(self._local, "stack", None)
