@@ -8,7 +8,7 @@ export GAMMAPY_DATA
 
 PY := $(VENV)/bin/python
 
-.PHONY: test test-one test-fast demo bench bench-smoke bench-index bench-sessions venv clean
+.PHONY: test test-one test-fallback test-fast demo bench bench-smoke bench-index bench-sessions venv clean
 
 $(PY): pyproject.toml
 	@interp=$$(bash tools/find-python.sh $(PYTHON_MIN) $(PYTHON_EXACT)) || exit 1; \
@@ -25,17 +25,24 @@ $(NATIVE): $(PY) autoprov/_native.c setup.py
 
 venv: $(PY) $(NATIVE)
 
-# The full suite on Python 3.12 (monitoring and fallback engines), then again on Python 3.11
-# (fallback engines).  REQUIRE_PY311=1 (set by CI) makes a missing 3.11 an error.
+# The full suite on Python 3.12 (monitoring and fallback engines), then on Python 3.11 the fallback
+# engines: every fast test, and the gammapy end-to-end runs that exercise the engines.  The other slow
+# tests (index, report, notebooks, pools) do not depend on the interpreter and run on 3.12; CI's time
+# budget has no room for them twice.  REQUIRE_PY311=1 (set by CI) makes a missing 3.11 an error.
+FALLBACK_E2E := tests/test_gammapy_engines.py tests/test_export_gammapy.py
 test: $(PY) $(NATIVE)
 	$(PY) -m pytest -q
 	@if interp=$$(bash tools/find-python.sh 3.11 --exact 2>/dev/null); then \
-		$(MAKE) --no-print-directory VENV=.venv311 PYTHON_MIN=3.11 PYTHON_EXACT=--exact test-one; \
+		$(MAKE) --no-print-directory VENV=.venv311 PYTHON_MIN=3.11 PYTHON_EXACT=--exact test-fallback; \
 	elif [ -n "$${REQUIRE_PY311:-}" ]; then echo "error: Python 3.11 not found (pyenv install 3.11)"; exit 1; \
 	else echo "note: no Python 3.11 found; the fallback engines were tested on $$($(PY) -V) only"; fi
 
 test-one: $(PY) $(NATIVE)
 	$(PY) -m pytest -q
+
+test-fallback: $(PY) $(NATIVE)
+	$(PY) -m pytest -q $(FALLBACK_E2E)
+	$(PY) -m pytest -q -m "not slow"
 
 test-fast: $(PY) $(NATIVE)
 	$(PY) -m pytest -q -m "not slow"
