@@ -41,10 +41,10 @@ def format_table(result: dict[str, Any]) -> str:
         f"load {meta['load_before']} -> {meta['load_after']}, autoprov {meta['commit']}, filter: {meta['filter']}",
         "",
         f"`uptime` before: {meta.get('uptime', '?')}; after: {meta.get('uptime_after', '?')}",
-        "",
-        "| case | variant | core | wall ratio median (min-max) | CPU ratio median (min-max) | peak RSS | plain wall | pairs | target (CPU) |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    if result["subprocess"]:
+        lines += ["", "| case | variant | core | wall ratio median (min-max) | CPU ratio median (min-max) | peak RSS | plain wall | pairs | target (CPU) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
     for case in result["subprocess"]:
         lines += _subprocess_rows(case) if "variants" in case else [f"| {case['name']} | - | - | {case['skipped']} | | | | | |"]
     if result.get("unmatched_inprocess"):
