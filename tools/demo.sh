@@ -63,11 +63,14 @@ echo "== autoprov list   (the run index, $store/index.sqlite)"
 "$python" -m autoprov list --store "$store" | tail -n 4
 echo
 echo "== autoprov lineage $chain/crab_sed.png   (across the three runs, back to the DL3 files)"
-"$python" -m autoprov lineage --store "$store" "$chain/crab_sed.png" | head -n 40
+"$python" -m autoprov lineage --store "$store" "$chain/crab_sed.png" > "$chain/lineage.txt"
+head -n 24 "$chain/lineage.txt"
+echo "   ... (the whole tree: $chain/lineage.txt)"
 echo
 echo "== the 1D analysis again with 8 energy bins per decade, then autoprov diff (exit status 1: they differ)"
 "$python" -m autoprov --store "$store" --export sync --quiet examples/crab_1d.py --outdir "${outdir}_8bins" --energy-bins 8
-"$python" -m autoprov diff --store "$store" "$(basename "$run_dir")" latest | head -n 30 || true
+"$python" -m autoprov diff --store "$store" "$(basename "$run_dir")" latest > "$chain/diff.txt" || true
+head -n 30 "$chain/diff.txt"
 echo
 echo "demo: done.  The record of this run is $run_dir"
 for name in provenance.json provenance.provn provenance.xml provenance.ttl environment.json graph.svg graph.png report.html; do
