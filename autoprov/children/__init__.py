@@ -11,7 +11,7 @@ How a child starts capture, by the way it was made (coverage.py's and viztracer'
 
 * a fork (``os.fork``, the fork start method): ``os.register_at_fork`` (:mod:`.forks`);
 * a multiprocessing child (any start method, pools and ``ProcessPoolExecutor`` included): a patch of
-  ``BaseProcess._bootstrap``, brought to spawn and forkserver children inside the pickled
+  ``BaseProcess._bootstrap``, brought to spawn and forkserver children inside the serialised
   preparation data (:mod:`.multiproc`); it ends capture when the process' target returns, never
   through ``atexit``, which pool workers killed by ``terminate()`` never run;
 * any other Python program (``subprocess``, ``os.exec*``): the ``AUTOPROV_CHILD`` environment

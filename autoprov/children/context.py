@@ -1,10 +1,11 @@
 """What a child process needs to join its parent's run, and how it is handed over.
 
 The context travels as JSON in the ``AUTOPROV_CHILD`` environment variable (subprocesses, exec,
-Ray workers) or pickled with a multiprocessing child's preparation data.  The run's compiled
-filters travel as a file, ``children/matcher.pickle`` in the run folder, written when the first
-child that needs it starts: a child loads them in half a millisecond instead of parsing YAML, and
-decides exactly as its parent does.
+Ray workers) or serialised with a multiprocessing child's preparation data.  The run's filters
+travel as a file, ``children/matcher.json`` in the run folder, written when the first child that
+needs it starts: the filters the parent composed (each with the folder it was relative to) and its
+``--match`` globs, so a child rebuilds the same matcher through the validated-filter cache and
+decides exactly as its parent does.  JSON only: a run folder is only ever read as data.
 """
 
 from __future__ import annotations
@@ -80,26 +81,29 @@ class ChildContext:
     # -- the compiled filters ------------------------------------------------------------------
 
     def share_matcher(self) -> None:
-        """Write ``children/matcher.pickle`` once (owner-only), for children that start afresh."""
+        """Write ``children/matcher.json`` once (owner-only), for children that start afresh."""
         path = self.folder.child_matcher
         if self.matcher is None or path.exists():
             return
-        import pickle
-
+        recipe = getattr(self.matcher, "recipe", {"refs": [], "match": []})
         path.parent.mkdir(mode=0o750, exist_ok=True)
-        atomic_write(path, pickle.dumps((self.matcher.entries, self.matcher.sources), protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write(path, json.dumps(recipe))
         os.chmod(path, 0o600)
 
     def load_matcher(self) -> Any:
-        """The run's matcher: inherited (a fork), else read from the run folder."""
+        """The run's matcher: inherited (a fork), else rebuilt as the parent built it."""
         if self.matcher is None:
-            import pickle
-
+            from ..filtering import match_entries
+            from ..filtering.locate import FilterRef, load_filter
             from ..filtering.matcher import FilterMatcher
 
-            with open(self.folder.child_matcher, "rb") as handle:
-                entries, sources = pickle.load(handle)  # written by this run's first process, owner-only
-            self.matcher = FilterMatcher(entries, sources=sources)
+            recipe = json.loads(self.folder.child_matcher.read_text(encoding="utf-8"))
+            refs = [FilterRef(spec, origin, Path(base)) for spec, origin, base in recipe["refs"]]
+            loaded = [load_filter(ref) for ref in refs]
+            entries = [entry for one in loaded for entry in one.entries] + match_entries(recipe["match"])
+            sources = [ref.spec for ref in refs] + [f"--match {pattern}" for pattern in recipe["match"]]
+            self.matcher = FilterMatcher(entries, sources=sources, types=[t for one in loaded for t in one.types])
+            self.matcher.recipe = recipe
         return self.matcher
 
 

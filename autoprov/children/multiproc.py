@@ -1,10 +1,10 @@
 """multiprocessing and ProcessPoolExecutor: workers capture themselves, tasks keep their submitter.
 
 * ``BaseProcess.start`` notes, on the process object, which process and activity start it; the
-  attribute is pickled with the object for spawn and forkserver children and inherited by a fork.
+  attribute is serialised with the object for spawn and forkserver children and inherited by a fork.
 * ``BaseProcess._bootstrap``, the first and last Python the child runs for any start method, starts
   the child's capture and completes it when the target returns, before ``os._exit``.
-* spawn and forkserver children are fresh interpreters: the run's context rides in the pickled
+* spawn and forkserver children are fresh interpreters: the run's context rides in the serialised
   preparation data as a :class:`Stowaway` whose unpickling applies these patches in the child
   (coverage.py's idea), so no start-up file and no environment is needed for them.
 * ``Pool`` (its task queue) and ``ProcessPoolExecutor.submit`` wrap each task with its submitter

@@ -54,7 +54,7 @@ def _runtime_env(runtime_env: Any, context: ChildContext) -> dict[str, Any]:
     env_vars[CHILD_ENV] = context.encode()
     user_hook = runtime_env.get("worker_process_setup_hook")
     if callable(user_hook):
-        def autoprov_setup_worker() -> None:  # pickled by value by Ray, with the program's hook
+        def autoprov_setup_worker() -> None:  # serialised by value by Ray, with the program's hook
             user_hook()
             setup_worker()
 

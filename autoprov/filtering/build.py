@@ -36,6 +36,8 @@ def build_matcher(filters: list[str] | None = None, match: list[str] | None = No
     entries += match_entries(list(match or []))
     sources = [ref.spec for ref in refs] + [f"--match {pattern}" for pattern in match or ()]
     matcher = FilterMatcher(entries, sources=sources, debug=debug, types=[t for one in loaded for t in one.types])
+    # how to build it again elsewhere (a child process): the filters as asked for, and the globs
+    matcher.recipe = {"refs": [[ref.spec, ref.origin, str(ref.base)] for ref in refs], "match": list(match or ())}
     if debug:
         matcher.warn_about_modules()
     return matcher

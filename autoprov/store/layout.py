@@ -13,7 +13,7 @@ from typing import NamedTuple
 EVENTS = "events.jsonl"
 CHILDREN = "children"  # one event log per child process (issue 14): children/<process>.jsonl
 CHILD_LOG_SUFFIX = ".jsonl"
-CHILD_MATCHER = "matcher.pickle"  # the run's compiled filters, for child processes to load
+CHILD_MATCHER = "matcher.json"  # how the run's filters were asked for, for child processes to rebuild them
 ENVIRONMENT = "environment.json"
 DOCUMENT_STEM = "provenance"
 GRAPH_STEM = "graph"
