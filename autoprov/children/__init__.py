@@ -112,6 +112,7 @@ def _install(capture: Any, matcher: Any) -> None:
 
 def uninstall(capture: Any) -> None:
     """Called when the capture stops: close open commands, stop following children."""
+    from ..engine import audit
     from . import commands, patches
 
     state = _live
@@ -119,6 +120,6 @@ def uninstall(capture: Any) -> None:
         return
     commands.detach(state.recorder)
     patches.uninstall_all()
-    if state.follow:
+    if state.follow and not audit.program_hooked:  # unsetenv would show in the program's own hook
         state.context.clear_environment()
     set_live(None)

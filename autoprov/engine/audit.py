@@ -53,6 +53,7 @@ _sink: AuditSink | None = None
 # hook joins the list, so what this callback does is out of that hook's sight (autoprov.offload).
 on_program_hook: Any = None
 _installed: str | None = None  # "native" or "pure" once the process hook exists
+program_hooked = False  # the program added an audit hook of its own: it sees whatever autoprov does next
 _busy: set[int] = set()  # threads inside the sink: its own file reads (hashing) raise events too
 
 
@@ -68,6 +69,8 @@ def _hook(event: str, args: tuple) -> None:
     _busy.add(ident)
     try:
         if event == "sys.addaudithook":
+            global program_hooked
+            program_hooked = True
             if on_program_hook is not None:
                 on_program_hook()
             return
