@@ -1013,6 +1013,42 @@ static PyTypeObject Monitor_Type = {
 };
 
 /* ---------------------------------------------------------------------------------------------
+ * The program's module frame, with no Python frame below it
+ * ------------------------------------------------------------------------------------------- */
+
+/* exec_as_main(code, globals): run the program's code as python runs a script, as the bottom frame
+ * of the thread's Python stack.  The runner's frames (and runpy's) stay on the C stack but are
+ * unlinked from the frame chain for the duration, so whatever walks the stack from the program sees
+ * what it sees under plain python: `warnings.warn(stacklevel=2)` at module level names `sys:1`,
+ * `sys._getframe(1)` raises, `inspect.stack()` and `traceback.print_stack()` end at the script.
+ * Tracebacks are unaffected (they record the frames an exception leaves, not the chain).  The
+ * chain's head is a field of the public cpython/pystate.h structures; it is restored on every exit. */
+#if PY_VERSION_HEX >= 0x030B0000
+static PyObject *
+exec_as_main(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyCode_Check(args[0]) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "exec_as_main(code, globals): a code object and a dict");
+        return NULL;
+    }
+    PyThreadState *tstate = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030D0000
+    struct _PyInterpreterFrame *below = tstate->current_frame;
+    tstate->current_frame = NULL;
+    PyObject *result = PyEval_EvalCode(args[0], args[1], args[1]);
+    tstate->current_frame = below;
+#else
+    _PyCFrame *cframe = tstate->cframe;
+    struct _PyInterpreterFrame *below = cframe->current_frame;
+    cframe->current_frame = NULL;
+    PyObject *result = PyEval_EvalCode(args[0], args[1], args[1]);
+    cframe->current_frame = below;
+#endif
+    return result;
+}
+#endif
+
+/* ---------------------------------------------------------------------------------------------
  * Module
  * ------------------------------------------------------------------------------------------- */
 
@@ -1020,6 +1056,10 @@ static PyMethodDef module_methods[] = {
     {"audit_install", audit_install, METH_O,
      "audit_install(names): install the process audit hook once, passing only these events on (False if already installed)"},
     {"audit_route", audit_route, METH_O, "audit_route(handler or None): where file events go (None: nowhere)"},
+#if PY_VERSION_HEX >= 0x030B0000
+    {"exec_as_main", (PyCFunction)(void (*)(void))exec_as_main, METH_FASTCALL,
+     "exec_as_main(code, globals): run code as the bottom frame of this thread's Python stack"},
+#endif
     {NULL},
 };
 

@@ -16,7 +16,7 @@ import signal
 import sys
 import types
 import zipimport
-from typing import Any
+from typing import Any, Callable
 
 from .errors import UsageError
 from . import interrupts
@@ -183,8 +183,12 @@ class PyRunner:
         else:
             sys.path.insert(0, self.path0)
 
-    def run(self, module: types.ModuleType) -> Outcome:
+    def run(self, module: types.ModuleType, execute: Callable[[types.CodeType, dict], Any] = exec) -> Outcome:
         """Execute the program; every ending, even SystemExit, comes back as an Outcome.
+
+        ``execute`` is ``exec`` or the native core's ``exec_as_main``, which runs the program's
+        module frame as the bottom of the thread's Python stack, as python does (then
+        ``warnings.warn(stacklevel=2)`` at module level names ``sys:1``, not this frame).
 
         The instant the program's code has ended, Ctrl-C is held (:mod:`autoprov.interrupts`):
         from then on it is too late to interrupt the program, and it must not interrupt the
@@ -194,7 +198,7 @@ class PyRunner:
         assert self.code is not None
         ending: BaseException | None = None
         try:
-            exec(self.code, module.__dict__)
+            execute(self.code, module.__dict__)
         except BaseException as error:  # noqa: BLE001 - every ending is the user's, to be replayed
             ending = error
         finally:

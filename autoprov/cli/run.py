@@ -94,8 +94,20 @@ def run_command(argv: list[str]) -> int:
         os.environ["AUTOPROV_CHILDREN"] = "0"
     capture = _start_capture(options, runner, matcher, store)
     module = runner.install()
-    outcome = runner.run(module)
+    outcome = runner.run(module, _program_executor())
     return _finish(outcome, capture, options, debug)
+
+
+def _program_executor() -> Any:
+    """The native core's ``exec_as_main`` (the program's frame at the bottom of the stack, as
+    under python), else ``exec``: the pure core leaves the runner's frames below the program's."""
+    from ..engine.core import select as select_core
+
+    try:
+        native, _, _ = select_core()
+    except UsageError:  # a bad AUTOPROV_CORE was reported when capture started; run the program
+        native = None
+    return getattr(native, "exec_as_main", exec)
 
 
 def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any, store: Any) -> Any:

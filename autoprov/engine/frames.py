@@ -237,7 +237,7 @@ class FrameEngine:
         return native.FrameTracer(
             decisions.modules, decisions.plans, decisions.module_decision, decisions.decide, decisions.started,
             decisions.returned, decisions.errors, decisions.handled, self._recorder.fault,
-            profile=self.install == "setprofile",
+            profile=self.install == "setprofile", visible=False,  # sys.gettrace() stays None, as under python
         )
 
     def _set(self, hook: Callable[..., Any] | None) -> None:
