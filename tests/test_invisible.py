@@ -218,19 +218,44 @@ def test_strict_warning_modes_show_nothing_of_autoprov(tmp_path: Path, engine: s
 
 SEES_ITS_TRACER = """
 import sys
-print(sys.gettrace(), sys.getprofile())
+print("trace", sys.gettrace() is None, "profile", sys.getprofile() is None)
 """
 
 
-@pytest.mark.parametrize("engine_name", [e for e in ("monitoring", "setprofile") if e != "monitoring" or sys.version_info >= (3, 12)])
-def test_no_debugger_appears_attached(tmp_path: Path, engine_name: str) -> None:
-    """``sys.gettrace()`` stays None (programs take it for a debugger).  The settrace engine cannot
-    promise this: its hook *is* the trace function (docs/reliability.md, what cannot be promised)."""
-    plain, captured = run_both(tmp_path, SEES_ITS_TRACER, engine_name)
-    if engine_name == "setprofile":  # the profile hook is visible instead, and only there
-        assert captured.stdout.split()[0] == plain.stdout.split()[0] == "None"
+def test_no_debugger_appears_attached(tmp_path: Path, engine: str, core: str) -> None:
+    """``sys.gettrace()`` stays None (programs take it for a debugger).  The pure settrace engine
+    cannot promise it: its hook *is* the Python trace function (docs/reliability.md)."""
+    plain, captured = run_both(tmp_path, SEES_ITS_TRACER, engine)  # the core fixture sets AUTOPROV_CORE
+    assert plain.stdout == "trace True profile True\n"
+    if core == "pure" and engine == "settrace":
+        assert captured.stdout == "trace False profile True\n"
+    elif core == "pure" and engine == "setprofile":  # the profile hook is visible instead, and only there
+        assert captured.stdout == "trace True profile False\n"
     else:
         assert_same(plain, captured)
+
+
+WALKS_ITS_STACK = """
+import inspect, sys, traceback, warnings
+warnings.warn("at module level", stacklevel=2)
+def helper():
+    warnings.warn("two levels up", stacklevel=3)
+helper()
+print(len(inspect.stack()), [f.function for f in inspect.stack()])
+traceback.print_stack()
+try:
+    sys._getframe(1)
+except ValueError as error:
+    print(error)
+"""
+
+
+def test_the_program_sees_a_stack_of_its_own(tmp_path: Path, engine: str) -> None:
+    """The native core runs the program's module frame at the bottom of the stack, as python
+    does: warnings with a stacklevel name ``sys:1``, and no autoprov or runpy frame shows."""
+    plain, captured = run_both(tmp_path, WALKS_ITS_STACK, engine, env={"AUTOPROV_CORE": "native"})
+    assert plain.stderr.count("sys:1: UserWarning") == 2
+    assert_same(plain, captured)
 
 
 NESTED_CAPTURE = """
