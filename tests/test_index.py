@@ -180,6 +180,65 @@ def test_diff_reports_parameters_and_files_and_its_status_says_equal(tmp_path: P
     assert missing.returncode == 2 and "[AP003]" in missing.stderr
 
 
+TWO_PRODUCTS = """
+def load(path):
+    with open(path) as f:
+        return [float(x) for x in f]
+
+
+def scale(values, factor):
+    return [v * factor for v in values]
+
+
+def save(values, path):
+    with open(path, "w") as f:
+        f.write("\\n".join(map(str, values)))
+
+
+def save_summary(path):  # given nothing it reads: the record cannot link it to the inputs
+    with open(path, "w") as f:
+        f.write(str(len(RESULTS)))
+
+
+RESULTS = []
+for name in ("x", "y"):
+    values = scale(load(f"{name}.txt"), 2.0)
+    RESULTS.append(values)
+    save(values, f"{name}.out")
+save_summary("summary.out")
+"""
+TWO_PRODUCTS_FILTER = """
+description: each product from its own input
+activities:
+  - {function: "__main__:load", used: [{role: input, source: path}], generated: [{role: values, source: return}]}
+  - {function: "__main__:scale", parameters: [factor], used: [{role: values, source: values}], generated: [{role: values, source: return}]}
+  - {function: "__main__:save", used: [{role: values, source: values}], generated: [{role: output, source: path}]}
+  - {function: "__main__:save_summary", generated: [{role: summary, source: path}]}
+"""
+
+
+def test_lineage_follows_the_record_not_the_order_of_reads(tmp_path: Path) -> None:
+    """Two products of one run, each computed from its own input, reach only that input; a
+    product the record links to nothing gets the files read before it, marked as inferred."""
+    (tmp_path / "prog.py").write_text(TWO_PRODUCTS)
+    (tmp_path / "own.yaml").write_text(TWO_PRODUCTS_FILTER)
+    (tmp_path / "x.txt").write_text("1\n2\n")
+    (tmp_path / "y.txt").write_text("3\n")
+    done = subprocess.run([sys.executable, "-m", "autoprov", "--quiet", "--filter", "own.yaml", "--export", "sync", "prog.py"],
+                          cwd=tmp_path, capture_output=True, text=True, env=environment(), timeout=120)
+    assert done.returncode == 0, done.stderr
+
+    def inputs(name: str) -> list[tuple[str, bool]]:
+        tree = json.loads(autoprov(tmp_path, "lineage", "--format", "json", name).stdout)
+        return [(Path(item["path"]).name, item["inferred"]) for item in tree["root"]["generation"]["inputs"]]
+
+    assert inputs("x.out") == [("x.txt", False)]
+    assert inputs("y.out") == [("y.txt", False)]  # not x.txt, read before it
+    assert inputs("summary.out") == [("x.txt", True), ("y.txt", True)]
+    text = autoprov(tmp_path, "lineage", "summary.out").stdout
+    assert text.count("read by the run before, not linked to it in the record") == 2
+
+
 def test_lineage_walks_back_across_runs_and_reports_a_hand_edit(tmp_path: Path) -> None:
     first, second, third = chain(tmp_path)
     done = autoprov(tmp_path, "lineage", "--store", ".prov", "c.txt")

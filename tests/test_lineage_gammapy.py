@@ -80,6 +80,23 @@ def test_lineage_of_the_plot_reaches_the_dl3_files(chain) -> None:
     assert graph.returncode == 0 and "hess_dl3_dr1_obs_id_023523" in (cwd / "chain.svg").read_text()
 
 
+def test_each_spectrum_reaches_its_own_observation_only(chain) -> None:
+    """One ``Datasets.write`` writes the four per-observation spectra: each reaches its own DL3
+    file (and the exclusion mask the background maker flattened), through the record's links."""
+    cwd, (reduce_run, _, _) = chain
+    spectra = sorted((cwd / "out").glob("pha_obs*.fits"))
+    assert len(spectra) == 4
+    mask = str(GAMMAPY_DATA / "joint-crab" / "exclusion" / "exclusion_mask_crab.fits.gz")
+    for spectrum in spectra:
+        obs_id = int(spectrum.stem.removeprefix("pha_obs"))
+        tree = json.loads(autoprov(cwd, "lineage", "--store", ".prov", "--format", "json", str(spectrum)).stdout)["root"]
+        assert tree["generation"]["run_id"] == reduce_run
+        assert not [item for item in tree["generation"]["inputs"] if item["inferred"]]
+        sources = _sources(tree)
+        assert {s for s in sources if "obs_id" in s} == {str(path) for path in DL3 if path.name.endswith(f"{obs_id:06d}.fits.gz")}
+        assert mask in sources
+
+
 def test_a_hand_edit_of_run_2s_output_breaks_the_chain_and_is_reported(chain) -> None:
     from astropy.table import Table
 

@@ -115,7 +115,10 @@ def _generation(generation: Any, indent: str) -> list[str]:
         last = number == len(generation.inputs) - 1
         branch, below = ("└─ " if last else "├─ "), ("   " if last else "│  ")
         used = "the script" if item.used_by == "run" else item.used_by
-        line = f"{child_indent}{branch}{item.path}  {_digest(item.digest)}  [{item.role or 'used'}, by {used}]"
+        how = f"{item.role or 'used'}, by {used}" if used is not None else "derived from"
+        if item.inferred:
+            how += "; read by the run before, not linked to it in the record"
+        line = f"{child_indent}{branch}{item.path}  {_digest(item.digest)}  [{how}]"
         if item.generation is not None:
             lines.append(line)
             lines += _generation(item.generation, child_indent + below)

@@ -1,22 +1,27 @@
 """Lineage of a file across runs: what produced its current content, from what, recursively.
 
 A file is identified by its current content digest (a file that is gone, by the last content a
-run wrote at its path).  The run that generated that content (the
-latest, when several did) and the activity in it are its origin; its inputs are the files that run
-had read by the time it wrote the file (the generating activity's own inputs first, then what the
-run read before, such as DL3 files that gammapy opens lazily outside any recorded call).  Each input
-is then traced the same way, down to files no recorded run produced: raw data, or a file whose
-content changed after a run wrote it (edited by hand), which breaks the chain and is reported with
-the run that wrote the path last.  A content met twice is expanded once (``seen``), and so are the
-inputs of a call that wrote several of the files (``repeated``).
+run wrote at its path).  The run that generated that content (the latest, when several did) and
+the activity in it are its origin.  Its inputs are the files that run's own record links it to:
+backwards from the generated entity along ``wasGeneratedBy`` (what the generating activity had
+used by then), ``wasDerivedFrom`` (object versions, copies) and ``hadMember`` (a collection comes
+from its members), through object entities, stopping at files.  So a per-observation spectrum
+written by one ``Datasets.write`` reaches its own observation's DL3 file, not the other three.
+Where the record links a product to no file at all (a program whose filters record no call that
+touches it), its inputs are the files the run had read by the time it wrote the file, marked
+``inferred``.  Each input is then traced the same way, down to files no recorded run produced: raw
+data, or a file whose content changed after a run wrote it (edited by hand), which breaks the chain
+and is reported with the run that wrote the path last.  A content met twice is expanded once
+(``seen``), and so are the inputs of a call that wrote several of the files (``repeated``).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
@@ -62,6 +67,7 @@ class FileNode:
     generation: Generation | None = None
     seen: bool = False  # expanded earlier in this tree
     changed_after: Writer | None = None  # produced by no run, but a run wrote this path with other content
+    inferred: bool = False  # not linked to the product in the record: read by its run before it was written
 
     @property
     def source(self) -> bool:
@@ -99,11 +105,83 @@ def trace(connection: Connection, path: Path) -> Lineage:
     return lineage
 
 
+class Input(NamedTuple):
+    """A file a product came from, as the consuming activity used it."""
+
+    location: str
+    digest: str
+    role: str | None
+    name: str | None  # the consuming activity's function name; None: reached through wasDerivedFrom
+    seq: int  # 0: the script's own code
+    inferred: bool = False
+
+
+class RunGraph:
+    """One run's record as backward edges, read from the index once per lineage query.
+
+    An entity comes from the activities that generated it (from what each had used by the time it
+    generated the entity), from the entities it was derived from, and, for a collection, from its
+    members: the relations a reader of the PROV document follows (``wasStartedBy`` is not one of
+    them: an enclosing call is not an input).
+    """
+
+    def __init__(self) -> None:
+        self.generated_by: dict[str, list[tuple[str, datetime | None]]] = defaultdict(list)
+        self.used: dict[str, list[tuple[str, str | None, datetime | None]]] = defaultdict(list)
+        self.sources: dict[str, list[str]] = defaultdict(list)  # wasDerivedFrom and hadMember, backwards
+        self.files: dict[str, tuple[str, str]] = {}  # file entity -> (location, digest)
+        self.activities: dict[str, tuple[str, int]] = {}  # activity -> (name, seq)
+
+    @classmethod
+    def load(cls, connection: Connection, run_id: str) -> RunGraph:
+        graph = cls()
+        generated, used, derived, member = schema.wasgeneratedby.c, schema.used.c, schema.wasderivedfrom.c, schema.hadmember.c
+        entity, activity = schema.entity.c, schema.activity.c
+        for row in connection.execute(select(generated.entity_id, generated.activity_id, generated.time).where(generated.run_id == run_id)):
+            graph.generated_by[row.entity_id].append((row.activity_id, row.time))
+        for row in connection.execute(select(used.activity_id, used.entity_id, used.role, used.time).where(used.run_id == run_id)):
+            graph.used[row.activity_id].append((row.entity_id, row.role, row.time))
+        for row in connection.execute(select(derived.generated_entity_id, derived.used_entity_id).where(derived.run_id == run_id)):
+            graph.sources[row.generated_entity_id].append(row.used_entity_id)
+        for row in connection.execute(select(member.collection_id, member.entity_id).where(member.run_id == run_id)):
+            graph.sources[row.collection_id].append(row.entity_id)
+        files = select(entity.id, entity.location, entity.digest).where(
+            entity.run_id == run_id, entity.kind == "file", entity.digest.is_not(None))
+        graph.files = {row.id: (row.location, row.digest) for row in connection.execute(files)}
+        for row in connection.execute(select(activity.id, activity.name, activity.seq).where(activity.run_id == run_id)):
+            graph.activities[row.id] = (row.name, row.seq)
+        return graph
+
+    def files_behind(self, start: str, digest: str) -> list[Input]:
+        """The files the entity ``start`` reaches backwards, each once, the nearest use kept."""
+        found: dict[str, Input] = {}
+        seen, todo = {start}, [start]
+        while todo:
+            current = todo.pop()
+            reached: list[tuple[str, str | None, str | None]] = []  # (entity, role, consuming activity)
+            for activity_id, generated_at in self.generated_by.get(current, ()):
+                reached += [(used, role, activity_id) for used, role, used_at in self.used.get(activity_id, ())
+                            if generated_at is None or used_at is None or used_at <= generated_at]
+            reached += [(source, None, None) for source in self.sources.get(current, ())]
+            for entity_id, role, activity_id in reached:
+                if entity_id in seen:
+                    continue
+                seen.add(entity_id)
+                file = self.files.get(entity_id)
+                if file is None:
+                    todo.append(entity_id)  # an object (or a path): follow it back
+                elif file[1] != digest and file[1] not in found:
+                    name, seq = self.activities.get(activity_id, ("run", 0)) if activity_id else (None, -1)
+                    found[file[1]] = Input(file[0], file[1], role, name, seq)
+        return sorted(found.values(), key=lambda item: item.location)
+
+
 class _Tracer:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.expanded: set[str] = set()  # contents traced
         self.calls: set[tuple[str, str]] = set()  # (run, activity) whose inputs were traced
+        self.graphs: dict[str, RunGraph] = {}  # run -> its record's backward edges, loaded once
 
     def node(self, path: str, digests: list[str], role: str | None, used_by: str | None, depth: int) -> FileNode:
         node = FileNode(path, digests[0] if digests else None, role, used_by)
@@ -128,7 +206,9 @@ class _Tracer:
             return node
         self.calls.add((chosen.run_id, chosen.activity_id))
         for item in self.inputs(chosen):
-            generation.inputs.append(self.node(item.location, [item.digest], item.role, "run" if item.seq == 0 else item.name, depth + 1))
+            child = self.node(item.location, [item.digest], item.role, "run" if item.seq == 0 else item.name, depth + 1)
+            child.inferred = item.inferred
+            generation.inputs.append(child)
         return node
 
     def generations(self, digests: list[str]) -> list[Any]:
@@ -150,7 +230,15 @@ class _Tracer:
                 latest[row.run_id] = row  # within a run: the outermost recorded call, the script last
         return sorted(latest.values(), key=lambda row: (row.start_time or datetime.min, row.run_id), reverse=True)
 
-    def inputs(self, generation: Any) -> list[Any]:
+    def inputs(self, generation: Any) -> list[Input]:
+        """The files this content came from: linked in its run's record, else read by the run before."""
+        graph = self.graphs.get(generation.run_id)
+        if graph is None:
+            graph = self.graphs[generation.run_id] = RunGraph.load(self.connection, generation.run_id)
+        linked = graph.files_behind(generation.entity_id, generation.digest)
+        return linked if linked else self.read_before(generation)
+
+    def read_before(self, generation: Any) -> list[Input]:
         """Files the run had read when it generated this content: the activity's own first."""
         entity, used, activity = schema.entity.c, schema.used.c, schema.activity.c
         query = (
@@ -168,7 +256,8 @@ class _Tracer:
             best = chosen.get(row.digest)
             if best is None or (own and best.activity_id != generation.activity_id):
                 chosen[row.digest] = row
-        return sorted(chosen.values(), key=lambda row: (row.activity_id != generation.activity_id, row.location))
+        rows = sorted(chosen.values(), key=lambda row: (row.activity_id != generation.activity_id, row.location))
+        return [Input(row.location, row.digest, row.role, row.name, row.seq, True) for row in rows]
 
     def last_writer(self, path: str, digest: str | None) -> Writer | None:
         """The run that last wrote ``path`` with content other than ``digest`` (None: never written)."""
