@@ -157,8 +157,9 @@ def test_a_missed_return_does_not_corrupt_the_stack(tmp_path: Path, engine: str)
 
 
 def test_stop_is_safe_while_threads_meet_new_code(tmp_path: Path, engine: str) -> None:
-    """Captures starting and stopping while other threads keep defining and calling new functions:
-    nothing autoprov does reaches those threads as an exception."""
+    """Captures starting and stopping while other threads keep defining and calling new functions
+    (each a code object the engine has to decide on, one in 64 matched): nothing autoprov does
+    reaches those threads as an exception, and the matched ones are recorded."""
     body = "\n".join([
         "import threading, autoprov",
         "done = threading.Event()",
@@ -166,13 +167,15 @@ def test_stop_is_safe_while_threads_meet_new_code(tmp_path: Path, engine: str) -
         "def worker(n):",
         "    i = 0",
         "    while not done.is_set():",
-        "        space = {'__name__': '__main__'}",
+        "        space = {'__name__': '__main__' if i % 64 == 0 else 'scratch'}  # matched now and then: few records to export",
         "        exec(f'def f{n}_{i}(x):\\n    return x + 1\\n', space)",
         "        try:",
         "            space[f'f{n}_{i}'](i)",
         "        except BaseException as error:",
         "            errors.append(repr(error))",
         "        i += 1",
+        "import sys",
+        "sys.setswitchinterval(1e-4)  # stop() releases the GIL often (writes, SQLite): not 5 ms behind 3 spinning threads each time",
         "threads = []",
         "for round in range(6):",
         f"    with autoprov.capture(engine={engine!r}, match=['__main__:*'], formats='json', graphs='none', quiet=True):",
@@ -193,6 +196,8 @@ def test_stop_is_safe_while_threads_meet_new_code(tmp_path: Path, engine: str) -
     assert result.returncode == 0, result.stderr
     assert result.stdout == "errors []\n"
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    runs = [p for p in (tmp_path / "store").iterdir() if (p / "events.jsonl").exists()]
+    assert len(runs) == 6 and any('"__main__.f' in (run / "events.jsonl").read_text() for run in runs)
 
 
 def test_coroutine_is_one_activity(tmp_path: Path, engine: str) -> None:
