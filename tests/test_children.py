@@ -67,13 +67,15 @@ print(outer(1), fork_and_work())
 '''
 
 SUBPROCESS = '''
-import subprocess, sys
+import os, subprocess, sys
 from toy.core import leaf
 from toy.io import read_text
 
 def pipeline():
     subprocess.run([sys.executable, "step.py", "from-script"], check=True)
-    subprocess.run([sys.executable, "-m", "stepmodule"], check=True)
+    own = {"PYTHONPATH": os.environ["PYTHONPATH"], "PATH": os.environ["PATH"]}
+    subprocess.run([sys.executable, "-m", "stepmodule"], check=True, env=own)  # an environment of its own
+    assert sorted(own) == ["PATH", "PYTHONPATH"]           # left as the program made it
     subprocess.run(["sh", "-c", "exit 4"])                 # not Python: a command activity only
     return read_text("step.txt")
 

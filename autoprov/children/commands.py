@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 from .. import events
+from .context import CHILD_ENV
 from ..redaction import redact_argv
 from .patches import replace
 
@@ -135,6 +137,26 @@ def _complete_before_exec() -> None:
         owner.stop("completed", None)
 
 
+ENV_ARGUMENT = 6  # Popen._execute_child(args, executable, preexec_fn, close_fds, pass_fds, cwd, env, ...)
+
+
+def _with_child_context(args: tuple) -> tuple:
+    """A program that gives its child an environment of its own (``env={...}``) would drop
+    ``AUTOPROV_CHILD`` and leave a Python child uncaptured: the child gets a copy of that
+    environment with the run's context added; the program's own dict is left as it was."""
+    context = os.environ.get(CHILD_ENV)
+    env = args[ENV_ARGUMENT] if len(args) > ENV_ARGUMENT else None
+    if context is None or not isinstance(env, Mapping):
+        return args  # None: the child inherits os.environ, the context with it
+    as_bytes = any(isinstance(name, bytes) for name in env)
+    key: str | bytes = os.fsencode(CHILD_ENV) if as_bytes else CHILD_ENV
+    if key in env:
+        return args
+    child_env = dict(env)
+    child_env[key] = os.fsencode(context) if as_bytes else context
+    return (*args[:ENV_ARGUMENT], child_env, *args[ENV_ARGUMENT + 1:])
+
+
 def patch_subprocess(module: ModuleType) -> None:
     popen = module.Popen
     original_execute = popen._execute_child
@@ -144,7 +166,7 @@ def patch_subprocess(module: ModuleType) -> None:
         commands = _active
         _launching.active = True
         try:
-            original_execute(self, *args, **kwargs)
+            original_execute(self, *_with_child_context(args), **kwargs)
         except BaseException as error:
             act = commands.take_pending() if commands is not None else None
             if act is not None:
