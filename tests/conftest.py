@@ -107,10 +107,20 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.parametrize("core", CORES, indirect=True)
 
 
+@pytest.fixture(autouse=True)
+def _core_under_test(request, monkeypatch) -> None:
+    """A test parametrized over the cores exports its core as AUTOPROV_CORE, to in-process
+    captures and subprocesses.  Autouse: the modules of CORE_MODULES get the parameter without
+    naming the fixture, and a fixture only they are parametrized with would never run."""
+    callspec = getattr(request.node, "callspec", None)
+    core = callspec.params.get("core") if callspec is not None else None
+    if core is not None:
+        monkeypatch.setenv("AUTOPROV_CORE", core)
+
+
 @pytest.fixture
-def core(request, monkeypatch) -> str:
-    """The core under test, exported as AUTOPROV_CORE to in-process captures and subprocesses."""
-    monkeypatch.setenv("AUTOPROV_CORE", request.param)
+def core(request) -> str:
+    """The core under test (AUTOPROV_CORE is set by _core_under_test)."""
     return request.param
 @pytest.fixture(scope="session")
 def postgres_server():

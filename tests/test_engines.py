@@ -137,10 +137,11 @@ MISSED_RETURN = {
     "monitoring": ("import sys\ntool = next(i for i in range(6) if sys.monitoring.get_tool(i) == 'autoprov')\n"
                    "def off():\n    sys.monitoring.set_local_events(tool, b.__code__, 0)\n"
                    "def on():\n    pass\n"),
-    "settrace": "import sys\nsaved = []\ndef off():\n    saved.append(sys.gettrace())\n    sys.settrace(None)\n"
-                "def on():\n    sys.settrace(saved.pop())\n",
-    "setprofile": "import sys\nsaved = []\ndef off():\n    saved.append(sys.getprofile())\n    sys.setprofile(None)\n"
-                  "def on():\n    sys.setprofile(saved.pop())\n",
+    # the native tracer is not what sys.gettrace() returns (as under python): it is threading's hook
+    "settrace": "import sys, threading\nsaved = []\ndef off():\n    saved.append(sys.gettrace() or threading.gettrace())\n"
+                "    sys.settrace(None)\ndef on():\n    sys.settrace(saved.pop())\n",
+    "setprofile": "import sys, threading\nsaved = []\ndef off():\n    saved.append(sys.getprofile() or threading.getprofile())\n"
+                  "    sys.setprofile(None)\ndef on():\n    sys.setprofile(saved.pop())\n",
 }
 
 
