@@ -393,3 +393,21 @@ def test_schema_version_newer_is_refused_and_older_is_migrated(tmp_path: Path, m
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
         assert {row[0] for row in connection.execute("SELECT note FROM run")} == {"migrated"}
+
+
+def test_a_set_parameter_does_not_differ_by_hash_seed(tmp_path: Path) -> None:
+    """String hashing changes from run to run, and with it a set's order: the record sorts sets,
+    so two runs of the same program are equal for ``diff``."""
+    (tmp_path / "prog.py").write_text("def select(bands):\n    return len(bands)\n"
+                                      "print(select({'alpha', 'beta', 'gamma', 'delta', 'epsilon'}))\n")
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-m", "autoprov", "--quiet", *MATCH, "--export", "sync", "prog.py"], cwd=tmp_path,
+                              capture_output=True, text=True, env=environment({"PYTHONHASHSEED": seed}), timeout=120)
+        assert done.returncode == 0, done.stderr
+    first, second = run_ids(tmp_path / ".prov")
+    same = autoprov(tmp_path, "diff", "--store", ".prov", first, second)
+    assert same.returncode == 0, same.stdout
+    from autoprov.log.reader import read_events
+
+    (act,) = [e for e in read_events(tmp_path / ".prov" / first) if e[0] == "act"]
+    assert act[7] == {"bands": ["alpha", "beta", "delta", "epsilon", "gamma"]}

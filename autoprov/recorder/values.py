@@ -113,6 +113,8 @@ def _render(value: Any, depth: int) -> Any:
     if cls in (list, tuple, set, frozenset):
         items = [_render(item, depth + 1) for _, item in zip(range(MAX_ITEMS), value)]
         items = redact_items(items, _unchanged)  # the item after "--password" is its value
+        if cls in (set, frozenset) and len(value) <= MAX_ITEMS:
+            items.sort(key=repr)  # not hash order, which string hashing changes from run to run (diff)
         if len(value) > MAX_ITEMS:
             items.append(f"... {len(value) - MAX_ITEMS} more")
         return items
