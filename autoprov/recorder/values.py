@@ -76,7 +76,7 @@ def is_parameter_like(value: Any, depth: int = 0) -> bool:
     if isinstance(value, (*_SCALARS, float, PurePath, enum.Enum)):
         return True
     cls = type(value)
-    if cls in (list, tuple) and len(value) <= MAX_ITEMS:
+    if cls in (list, tuple, set, frozenset) and len(value) <= MAX_ITEMS:
         return depth < MAX_DEPTH and all(is_parameter_like(item, depth + 1) for item in value)
     if cls is dict and len(value) <= MAX_ITEMS:
         return depth < MAX_DEPTH and all(isinstance(k, str) and is_parameter_like(v, depth + 1) for k, v in value.items())
