@@ -55,7 +55,18 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _nested(value: Any) -> str | None:
-    """Any JSON value, but not nested deeper than :data:`MAX_NESTING` (checked without recursion)."""
+    """Any JSON value, but not nested deeper than :data:`MAX_NESTING` (checked without recursion).
+
+    Most values are flat mappings (parameters, object descriptions): those are passed in one loop
+    over their values, without the walk."""
+    if type(value) is dict:
+        for item in value.values():
+            kind = type(item)
+            if kind is str or kind is float or kind is bool or item is None or (kind is int and -MAX_INT < item < MAX_INT):
+                continue
+            break
+        else:
+            return None
     pending = [(value, 0)]
     while pending:
         item, depth = pending.pop()
@@ -136,6 +147,12 @@ def problem(event: Any) -> str | None:
     if len(fields) < needed:
         return f"'{event[0]}' event with {len(fields)} fields, {needed} expected"
     for index, (check, value) in enumerate(zip(checks, fields), 1):
+        # the two commonest checks inline (no call): validating 703,000 events cost 1.6 s of CPU
+        if check is _int:
+            if type(value) is int and -MAX_INT < value < MAX_INT:
+                continue
+        elif check is _str and type(value) is str:
+            continue
         wrong = check(value)
         if wrong:
             return f"'{event[0]}' event, field {index}: {wrong}"
