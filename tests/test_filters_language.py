@@ -10,8 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from autoprov.filtering.compiler import Entry, FunctionSelection, MethodSelection
 from autoprov.filtering.matcher import FilterMatcher
+from autoprov.filtering.rules import Rule
 from autoprov.filtering.locate import FilterRef, load, requested
 from autoprov.filtering import build_matcher
 
@@ -201,3 +205,28 @@ def test_run_records_the_selected_activities(tmp_path: Path) -> None:
     calibrate, square = by_name["photonpipe.Calibrate.run"][0], by_name["__main__.Square.run"][0]
     assert use[(square, "events")] == gen[(calibrate, "events")]  # linked by identity
     assert "autoprov: filter: activity __main__.Square.run" in done.stderr
+
+
+MODULE_PARTS = ["gammapy", "makers", "maps", "__main__", "numpy", "gam", "x"]
+module_names = st.lists(st.sampled_from(MODULE_PARTS), min_size=1, max_size=3).map(".".join)
+module_globs = st.one_of(
+    module_names,
+    st.builds(lambda name, tail: name + tail, module_names, st.sampled_from(["*", ".*", "?", "[am]*", "*.maps"])),
+    st.sampled_from(["*", "gam*", "[gn]*.maps", "?ammapy.*"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(module_globs, st.booleans()), min_size=1, max_size=8), st.lists(module_names, min_size=1, max_size=6))
+def test_the_module_index_only_prunes_entries_that_cannot_match(globs, modules) -> None:
+    """The top-level-package index must return exactly the entries a scan of every entry would."""
+    entries = []
+    for glob, as_method_rule in globs:
+        selection = (MethodSelection(["run"], "x.Base", [glob]) if as_method_rule
+                     else FunctionSelection([f"{glob}:*"]))
+        entries.append(Entry(selection, Rule(name="", rule_id=glob), glob))
+    entries.append(Entry(MethodSelection(["run"], "x.Base", None), None, "any module"))
+    matcher = FilterMatcher(entries)
+    for module in modules:
+        scanned = tuple(entry for entry in reversed(entries) if entry.selection.may_match_module(module))
+        assert matcher._for_module(module) == scanned

@@ -88,6 +88,10 @@ class FunctionSelection:
     def may_match_module(self, module: str) -> bool:
         return any(module_re.match(module) for _, module_re, _ in self.patterns)
 
+    def module_prefixes(self) -> tuple[str, ...] | None:
+        """The literal prefixes every module this selection matches starts with (None: any module)."""
+        return tuple(module_re.prefix for _, module_re, _ in self.patterns)
+
     def matches(self, module: str, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
         for text, module_re, qualname_re in self.patterns:
             if module_re.match(module) and qualname_re.match(qualname):
@@ -114,6 +118,10 @@ class MethodSelection:
 
     def may_match_module(self, module: str) -> bool:
         return self.modules is None or any(module_re.match(module) for module_re in self.modules)
+
+    def module_prefixes(self) -> tuple[str, ...] | None:
+        """The literal prefixes every module this selection matches starts with (None: any module)."""
+        return None if self.modules is None else tuple(module_re.prefix for module_re in self.modules)
 
     def matches(self, module: str, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
         owner, dot, method = qualname.rpartition(".")

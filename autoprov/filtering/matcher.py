@@ -2,8 +2,9 @@
 
 Engines ask once per code object (and the fallback engines once per module first, through
 :meth:`FilterMatcher.may_match_module`), so the work here is paid a few thousand times per run at
-most.  The entries that could apply to a module are cached per module name, so deciding a code
-object only tries the handful of patterns that name its module.
+most.  The entries that could apply to a module are found through its top-level package
+(:mod:`.prefixes`) and cached per module name, so deciding a code object only tries the handful of
+patterns that name its module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TextIO
 
 from .rules import Rule, module_of
 from .compiler import Entry, FunctionSelection, MethodSelection, lookup, owner_class
+from .prefixes import ModulePrefixIndex
 from .states import ObjectStates, TypeEntry
 
 
@@ -27,14 +29,17 @@ class FilterMatcher:
         self.debug = debug
         self._stream = stream
         self._by_module: dict[str, tuple[Entry, ...]] = {}
+        self._prefixes = ModulePrefixIndex(entries)
         self.states = ObjectStates(list(types or ()))  # handed to every rule: the recorder reads it
         self._warned: set[str] = set()
 
     def _for_module(self, module: str) -> tuple[Entry, ...]:
         entries = self._by_module.get(module)
         if entries is None:
+            every = self.entries
             entries = self._by_module[module] = tuple(
-                entry for entry in reversed(self.entries) if entry.selection.may_match_module(module)
+                every[position] for position in reversed(self._prefixes.positions(module))
+                if every[position].selection.may_match_module(module)
             )
             if self.debug:
                 self._check_bases(entries)
