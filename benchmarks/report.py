@@ -21,6 +21,13 @@ def _split(name: str) -> tuple[str, str]:
     return engine, core or "-"
 
 
+def _background(summary: dict[str, Any]) -> str:
+    """CPU seconds of what a run left running after it exited (autoprov's detached export), waited
+    for before the next run and not counted in its ratio."""
+    seconds = summary.get("background_cpu_s", {}).get("median", 0.0)
+    return f"{seconds:.2f} s" if seconds else "-"
+
+
 def _subprocess_rows(case: dict[str, Any]) -> list[str]:
     rows = []
     plain = case["plain_wall_s"]
@@ -28,7 +35,7 @@ def _subprocess_rows(case: dict[str, Any]) -> list[str]:
         engine, core = _split(name)
         rows.append(
             f"| {case['name']} | {engine} | {core} | {_ratio(summary['wall'])} | {_ratio(summary['cpu'])} | "
-            f"{summary['rss']['median']:.2f}x | {plain['median']:.2f} s | {summary['pairs']} | "
+            f"{summary['rss']['median']:.2f}x | {plain['median']:.2f} s | {summary['pairs']} | {_background(summary)} | "
             f"{_verdict(summary['cpu']['median'], summary.get('target'))} |"
         )
     return rows
@@ -43,10 +50,10 @@ def format_table(result: dict[str, Any]) -> str:
         f"`uptime` before: {meta.get('uptime', '?')}; after: {meta.get('uptime_after', '?')}",
     ]
     if result["subprocess"]:
-        lines += ["", "| case | variant | core | wall ratio median (min-max) | CPU ratio median (min-max) | peak RSS | plain wall | pairs | target (CPU) |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| case | variant | core | wall ratio median (min-max) | CPU ratio median (min-max) | peak RSS | plain wall | pairs | background CPU | target (CPU) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
     for case in result["subprocess"]:
-        lines += _subprocess_rows(case) if "variants" in case else [f"| {case['name']} | - | - | {case['skipped']} | | | | | |"]
+        lines += _subprocess_rows(case) if "variants" in case else [f"| {case['name']} | - | - | {case['skipped']} | | | | | | |"]
     if result.get("unmatched_inprocess"):
         lines += ["", "| unmatched calls, in process (no start-up) | engine | core | time ratio median (min-max) | target |", "|---|---|---|---|---|"]
         for name, u in result["unmatched_inprocess"].items():

@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases  # noqa: E402
-from harness import ChildFailed, Variant, interleaved, run_child  # noqa: E402
+from harness import ChildFailed, Variant, adopt_orphans, interleaved, run_child  # noqa: E402
 from report import format_table  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -116,6 +116,7 @@ class Bench:
             self.commit = snapshot(options.commit, self.tmp / "source", self.python) + " (snapshot)"
             self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.tmp / "source"), self.env.get("PYTHONPATH")]))
         self.fallback = self.version < (3, 12)
+        self.reaps_background = adopt_orphans()  # each run's detached export ends before the next run
         self.compile_bytecode()
         self.cores = [core for core in options.cores.split(",") if core]
         self.floors = self.build_floors()
@@ -363,6 +364,7 @@ class Bench:
             "commit": self.commit,
             "cpus": os.cpu_count(),
             "load_before": _load(),
+            "background_waited": self.reaps_background,
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         }
 
