@@ -95,6 +95,14 @@ from toy.core import leaf
 print(leaf(21))
 '''
 
+OS_COMMANDS = '''
+import os, sys
+print(os.waitstatus_to_exitcode(os.system(f"{sys.executable} step.py by-shell")))
+print(os.waitstatus_to_exitcode(os.system("exit 3")))
+pid = os.posix_spawnp("sh", ["sh", "-c", "exit 5"], os.environ)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), os.system.__name__)
+'''
+
 EXEC_FROM_FORK = '''
 import os, sys
 from toy.core import leaf
@@ -239,6 +247,21 @@ def test_python_subprocesses_and_commands(tmp_path: Path) -> None:
     document = read_prov(run_dir)
     labels = sorted(str(a.label) for a in document.get_records(prov.model.ProvActivity))
     assert labels.count("command") == 3 and labels.count("process") == 2
+
+
+def test_os_system_and_posix_spawn_are_commands_with_their_exit_status(tmp_path: Path) -> None:
+    """Programs started without subprocess: no audit event carries their status, the record does."""
+    done, run_dir = run(tmp_path, OS_COMMANDS, files={"step.py": STEP})
+    assert done.stdout.split() == ["0", "3", "5", "system"], done.stderr
+    model = load(run_dir)
+    commands = sorted((a for a in model.activities.values() if a.name == "command"), key=lambda a: a.start)
+    assert [c.params["how"] for c in commands] == ["os.system", "os.system", "posix_spawnp"]
+    assert [c.params["argv"][-1] for c in commands] == [f"{sys.executable} step.py by-shell", "exit 3", "exit 5"]
+    assert [c.params["exit_status"] for c in commands] == [0, 3, 5]
+    assert [c.status for c in commands] == ["completed", "failed", "failed"]
+    (child,) = processes(model)  # the Python program the shell ran joined the run under its command
+    assert child.parent == commands[0].act
+    assert names_under(model, child.act) == ["toy.io.write_text"]
 
 
 def test_exec_replaces_a_forked_child(tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ def _install(capture: Any, matcher: Any) -> None:
         forks.register()
         patches.install_all()
     else:
-        patches.install_all(only=frozenset({"subprocess"}))
+        patches.install_all(only=frozenset({"os", "subprocess"}))
 
 
 def uninstall(capture: Any) -> None:

@@ -7,11 +7,18 @@ child's pid once it exists (a CMDPID event: a Python child's own log is then nes
 command) and its exit status when the program reaps it.  ``os.exec*`` replaces the process: the
 command is recorded, then this process' record is completed before the exec happens.
 
+``os.system`` and ``os.posix_spawn``/``posix_spawnp`` start programs too, and their audit events
+carry no exit status: thin wrappers (:func:`patch_os`) record those commands.  ``os.system`` returns
+the status; a spawned pid's status is taken when the program reaps it with ``os.waitpid``,
+``os.wait`` or ``os.wait4`` (the wrappers read what the real call returned, nothing more).
+``os.spawn*`` is ``fork`` then ``exec`` on POSIX: a forked child whose exec is its command.
+
 Any program is a command, Python or not; a Python child also captures itself (:mod:`.startup`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Mapping
@@ -19,7 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import events
-from .context import CHILD_ENV
+from .context import CHILD_ENV, ChildContext
 from ..redaction import redact_argv
 from .patches import replace
 
@@ -74,6 +81,7 @@ class Commands:
         self.recorder = recorder
         self._pending = threading.local()  # .act: opened by the audit event, not yet given its pid
         self._running: set[int] = set()
+        self._spawned: dict[int, int] = {}  # pid of a posix_spawn'ed program -> its command activity
 
     def on_audit(self, event: str, args: tuple) -> None:
         """``subprocess.Popen`` (executable, args, cwd, env) or ``os.exec`` (path, args, env)."""
@@ -97,6 +105,19 @@ class Commands:
         act = self.recorder.begin("command", params, rule_id=COMMAND_RULE, push=False)
         self._running.add(act)
         return act
+
+    def spawned(self, act: int, pid: int) -> None:
+        """A program started without ``subprocess`` (``posix_spawn``): its status comes when reaped."""
+        self.started(act, pid)
+        self._spawned[pid] = act
+
+    def reaped(self, pid: int, wait_status: int) -> None:
+        """The program reaped a child (``os.waitpid`` and its kin): a spawned command has ended."""
+        act = self._spawned.pop(pid, None)
+        if act is not None and (os.WIFEXITED(wait_status) or os.WIFSIGNALED(wait_status)):
+            self.exited(act, os.waitstatus_to_exitcode(wait_status))
+        elif act is not None:
+            self._spawned[pid] = act  # stopped or continued (WUNTRACED): not the end
 
     def take_pending(self) -> int | None:
         act = getattr(self._pending, "act", None)
@@ -189,3 +210,99 @@ def patch_subprocess(module: ModuleType) -> None:
     replace(popen, "_execute_child", _execute_child)
     if original_exit is not None:
         replace(popen, "_handle_exitstatus", _handle_exitstatus)
+
+
+def _recording(action: Any) -> None:
+    """Run one bookkeeping step of a wrapper; autoprov's failure must never reach the program."""
+    try:
+        action()
+    except Exception:
+        pass
+
+
+def _shell_command(commands: Commands, command: Any) -> int:
+    return commands._open("/bin/sh", ["/bin/sh", "-c", _text(command)], None, "os.system")
+
+
+def patch_os(module: ModuleType) -> None:
+    """Record ``os.system`` and ``os.posix_spawn(p)`` as commands, with their exit status."""
+    real_system = module.system
+
+    @functools.wraps(real_system)
+    def system(command: Any) -> int:
+        commands = _active
+        act: list[int] = []
+        context = os.environ.get(CHILD_ENV)
+        if commands is not None:
+            _recording(lambda: act.append(_shell_command(commands, command)))
+        if act and context is not None and not _program_sees_environ():
+            # a Python program run by the shell joins the run under this command (no pid to match)
+            _recording(lambda: module.putenv(CHILD_ENV, _handed_to(context, act[0])))
+        try:
+            status = real_system(command)
+        finally:
+            if act and context is not None and not _program_sees_environ():
+                _recording(lambda: module.putenv(CHILD_ENV, context))
+        if act:
+            _recording(lambda: _system_ended(commands, act[0], status))
+        return status
+
+    replace(module, "system", system)
+    for name in ("posix_spawn", "posix_spawnp"):
+        if hasattr(module, name):
+            replace(module, name, _spawner(name, getattr(module, name)))
+    for name in ("waitpid", "wait", "wait4"):
+        if hasattr(module, name):
+            replace(module, name, _reaper(getattr(module, name)))
+
+
+def _handed_to(context: str, act: int) -> str:
+    """This process' child context, naming the command ``act`` as what started the child."""
+    decoded = ChildContext.decode(context)
+    return decoded.handed_over(decoded.parent, act).encode()
+
+
+def _program_sees_environ() -> bool:
+    """The program added an audit hook of its own: a putenv would show in it (``os.putenv``)."""
+    from ..engine import audit
+
+    return audit.program_hooked
+
+
+def _system_ended(commands: Commands, act: int, status: int) -> None:
+    if status == -1:  # the shell could not be started
+        commands.failed_to_start(act, OSError("os.system could not start /bin/sh"))
+    else:
+        commands.exited(act, os.waitstatus_to_exitcode(status))
+
+
+def _spawner(how: str, real: Any) -> Any:
+    @functools.wraps(real)
+    def spawn(path: Any, argv: Any, *args: Any, **kwargs: Any) -> int:
+        commands = _active if not launching_program() else None  # subprocess may spawn with it
+        act: list[int] = []
+        if commands is not None:
+            _recording(lambda: act.append(commands._open(path, argv, None, how)))
+        try:
+            pid = real(path, argv, *args, **kwargs)
+        except BaseException as error:
+            if act:
+                _recording(lambda: commands.failed_to_start(act[0], error))
+            raise
+        if act:
+            _recording(lambda: commands.spawned(act[0], pid))
+        return pid
+
+    return spawn
+
+
+def _reaper(real: Any) -> Any:
+    @functools.wraps(real)
+    def wait(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        commands = _active
+        if commands is not None and commands._spawned and result[0]:
+            _recording(lambda: commands.reaped(result[0], result[1]))
+        return result
+
+    return wait

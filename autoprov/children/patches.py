@@ -16,6 +16,7 @@ from typing import Any
 # module name -> (module of autoprov.children, function) that patches it, calling ``replace`` for
 # each attribute; named here rather than imported, so the patching modules can import this one
 PATCHERS: dict[str, tuple[str, str]] = {
+    "os": ("commands", "patch_os"),
     "subprocess": ("commands", "patch_subprocess"),
     "multiprocessing.process": ("multiproc", "patch_process"),
     "multiprocessing.spawn": ("multiproc", "patch_spawn"),
