@@ -229,4 +229,4 @@ def test_the_module_index_only_prunes_entries_that_cannot_match(globs, modules) 
     matcher = FilterMatcher(entries)
     for module in modules:
         scanned = tuple(entry for entry in reversed(entries) if entry.selection.may_match_module(module))
-        assert matcher._for_module(module) == scanned
+        assert [entry for entry, _ in matcher._for_module(module)] == list(scanned)

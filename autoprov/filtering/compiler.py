@@ -92,9 +92,32 @@ class FunctionSelection:
         """The literal prefixes every module this selection matches starts with (None: any module)."""
         return tuple(module_re.prefix for _, module_re, _ in self.patterns)
 
+    def bind(self, module: str) -> BoundFunctions | None:
+        """The patterns naming ``module``, to decide its functions by qualified name alone (None: none)."""
+        patterns = tuple((text, qualname_re) for text, module_re, qualname_re in self.patterns if module_re.match(module))
+        return BoundFunctions(patterns, self.accessor) if patterns else None
+
     def matches(self, module: str, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
-        for text, module_re, qualname_re in self.patterns:
-            if module_re.match(module) and qualname_re.match(qualname):
+        bound = self.bind(module)
+        return None if bound is None else bound.matches_in_module(qualname, module_globals, code)
+
+
+class BoundFunctions:
+    """The patterns of one :class:`FunctionSelection` that name one module.
+
+    A module's functions are decided together (the engines scan a module at its first call), so
+    its module globs are tested once, not once per function.
+    """
+
+    __slots__ = ("patterns", "accessor")
+
+    def __init__(self, patterns: tuple[tuple[str, Glob], ...], accessor: str | None) -> None:
+        self.patterns = patterns
+        self.accessor = accessor
+
+    def matches_in_module(self, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
+        for text, qualname_re in self.patterns:
+            if qualname_re.match(qualname):
                 if self.accessor is None:
                     return repr(text)
                 if code is not None and is_accessor(code, qualname, module_globals, self.accessor):
@@ -123,11 +146,17 @@ class MethodSelection:
         """The literal prefixes every module this selection matches starts with (None: any module)."""
         return None if self.modules is None else tuple(module_re.prefix for module_re in self.modules)
 
+    def bind(self, module: str) -> MethodSelection | None:
+        """Itself when it can select methods of ``module`` (its ``matches_in_module`` then decides)."""
+        return self if self.may_match_module(module) else None
+
     def matches(self, module: str, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
+        return self.matches_in_module(qualname, module_globals, code) if self.may_match_module(module) else None
+
+    def matches_in_module(self, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
+        """The decision for a function of a module this selection may match."""
         owner, dot, method = qualname.rpartition(".")
         if not dot or not any(method_re.match(method) for method_re in self.methods):
-            return None
-        if not self.may_match_module(module):
             return None
         cls = owner_class(qualname, module_globals)
         base = lookup(self.base)

@@ -14,7 +14,7 @@ from types import CodeType
 from typing import Any, TextIO
 
 from .rules import Rule, module_of
-from .compiler import Entry, FunctionSelection, MethodSelection, lookup, owner_class
+from .compiler import BoundFunctions, Entry, FunctionSelection, MethodSelection, lookup, owner_class
 from .prefixes import ModulePrefixIndex
 from .states import ObjectStates, TypeEntry
 
@@ -28,22 +28,26 @@ class FilterMatcher:
         self.sources = list(sources or [])  # the filters in composition order, for the run record
         self.debug = debug
         self._stream = stream
-        self._by_module: dict[str, tuple[Entry, ...]] = {}
+        self._by_module: dict[str, tuple[tuple[Entry, BoundFunctions | MethodSelection], ...]] = {}
         self._prefixes = ModulePrefixIndex(entries)
         self.states = ObjectStates(list(types or ()))  # handed to every rule: the recorder reads it
         self._warned: set[str] = set()
 
-    def _for_module(self, module: str) -> tuple[Entry, ...]:
-        entries = self._by_module.get(module)
-        if entries is None:
-            every = self.entries
-            entries = self._by_module[module] = tuple(
-                every[position] for position in reversed(self._prefixes.positions(module))
-                if every[position].selection.may_match_module(module)
-            )
+    def _for_module(self, module: str) -> tuple[tuple[Entry, BoundFunctions | MethodSelection], ...]:
+        """The entries that can select functions of ``module``, last written first, each with its
+        selection bound to the module (its module globs already tested)."""
+        found = self._by_module.get(module)
+        if found is None:
+            bound = []
+            for position in reversed(self._prefixes.positions(module)):
+                entry = self.entries[position]
+                selection = entry.selection.bind(module)
+                if selection is not None:
+                    bound.append((entry, selection))
+            found = self._by_module[module] = tuple(bound)
             if self.debug:
-                self._check_bases(entries)
-        return entries
+                self._check_bases([entry for entry, _ in found])
+        return found
 
     def warn_about_modules(self) -> None:
         """``--debug filter``, before the program starts: module patterns that match no importable
@@ -53,7 +57,7 @@ class FilterMatcher:
         for warning in module_warnings(self.entries):
             self._warn(str(warning))
 
-    def _check_bases(self, entries: tuple[Entry, ...]) -> None:
+    def _check_bases(self, entries: list[Entry]) -> None:
         """``--debug filter``: base classes whose module is imported but that do not exist."""
         for entry in entries:
             selection = entry.selection
@@ -83,7 +87,7 @@ class FilterMatcher:
 
     def may_match_module(self, module: str) -> bool:
         """False when no include entry can select any function of ``module``."""
-        return any(entry.rule is not None for entry in self._for_module(module))
+        return any(entry.rule is not None for entry, _ in self._for_module(module))
 
     def matches(self, module: str, qualname: str, module_globals: dict[str, Any],
                 code: CodeType | None = None) -> list[tuple[Entry, str]]:
@@ -91,8 +95,8 @@ class FilterMatcher:
         if "<" in qualname:  # lambdas, comprehensions, nested functions: never activities
             return []
         found = []
-        for entry in self._for_module(module):
-            detail = entry.selection.matches(module, qualname, module_globals, code)
+        for entry, selection in self._for_module(module):
+            detail = selection.matches_in_module(qualname, module_globals, code)
             if detail is not None:
                 found.append((entry, detail))
         return found
