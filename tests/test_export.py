@@ -275,10 +275,10 @@ def test_atomic_json_write_keeps_the_previous_document(pipeline, tmp_path, monke
     path.write_text("previous")
 
     def broken(*args, **kwargs):
-        yield ("entity", "run:x", {}, [])
+        yield ("entity", '"run:x":{}')
         raise OSError("disk full")
 
-    monkeypatch.setattr(provjson, "statements", broken)
+    monkeypatch.setattr(provjson, "records", broken)
     with pytest.raises(OSError):
         provjson.write(model, path)
     assert path.read_text() == "previous"

@@ -82,14 +82,11 @@ def export_command(argv: list[str]) -> int:
 
     output = options.output or str(RENDERERS[options.format].target(RunFolder(run_dir)))
     if options.format == "json":
+        from ..export import provjson
+
         if output == "-":
-            from ..export.provjson import write_statements
-            from ..export.statements import namespaces, statements
-
-            write_statements(sys.stdout, namespaces(model), statements(model))
+            provjson.write_model(sys.stdout, model)
         else:
-            from ..export import provjson
-
             provjson.write(model, Path(output))
             print(output)
         return 0

@@ -7,6 +7,12 @@ other attributes as ``(name, value)`` pairs (a name may repeat: several ``prov:t
 Statements come grouped by kind, so a writer can stream them; :mod:`.provdoc` turns them into a
 ``prov.model`` document and :mod:`.provjson` writes PROV-JSON directly, and a test proves both
 give the same document.
+
+A large run's record is almost all of a few kinds (usage, generation, start, derivation, object
+entity, activity, membership): :func:`records` asks a :class:`Records` for each of those, so that a
+writer can make its own form of them straight from the model (:class:`.provjson.JsonRecords`
+writes their PROV-JSON text without a statement or a dict per record); :func:`statements` is
+:func:`records` with the :class:`Records` that makes statements.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from os.path import basename
 from typing import Any
 
 from .. import __version__
-from .model import EntityKey, RunModel
+from .model import Activity, EntityKey, RunModel
 from .names import QName, Time, local, run_namespace
 
 Statement = tuple[str, "str | None", dict[str, Any], list[tuple[str, Any]]]
@@ -68,7 +74,11 @@ def attribute_value(value: Any) -> Any:
         return value if not isinstance(value, float) or value == value else repr(value)
     if value is None:
         return "None"
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    return _structure(value)
+
+
+# json.dumps with these arguments, without making an encoder per call (~2 us of each object's record)
+_structure = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr).encode
 
 
 def namespaces(model: RunModel) -> dict[str, str]:
@@ -111,24 +121,115 @@ class EntityIds:
 
 def statements(model: RunModel) -> Iterator[Statement]:
     """Every statement of the run's record, grouped by kind in :data:`KINDS` order."""
+    return records(model, Records())
+
+
+def records(model: RunModel, make: Records) -> Iterator[Any]:
+    """Every record of the run, grouped by kind in :data:`KINDS` order, each as ``make`` makes it."""
     ids = EntityIds(model)
     script = _script_id(model, ids)
-    yield from _entities(model, ids, script)
-    yield from _activities(model)
-    yield from _agents(model)
-    yield from _links(model, ids)
-    yield from _started(model)
-    yield from _informed(model)
-    yield from _associations(model, script)
-    yield from _revisions(model, ids)
-    yield from _derivations(model, ids)
-    yield from _invalidations(model, ids)
+    yield from _entities(model, ids, script, make)
+    yield from map(make.statement, _session(model))
+    yield from map(make.activity, model.activities.values())
+    yield from map(make.statement, _agents(model))
+    yield from _links(model, ids, make)
+    yield from _started(model, make)
+    yield from map(make.statement, _informed(model))
+    yield from map(make.statement, _associations(model, script))
+    yield from _revisions(model, ids, make)
+    yield from _derivations(model, ids, make)
+    yield from map(make.statement, _invalidations(model, ids))
     for collection, member in model.members:
-        yield ("hadMember", None, {"prov:collection": QName(ids[("obj", collection)]), "prov:entity": QName(ids[("obj", member)])}, [])
+        yield make.member(ids[("obj", collection)], ids[("obj", member)])
 
 
 def _act_id(act: int | None) -> QName:
-    return QName(SESSION if act is None else f"run:act_{act}")
+    return QName(act_id(act))
+
+
+def act_id(act: int | None) -> str:
+    """The id of an activity (``None``: the run itself)."""
+    return SESSION if act is None else f"run:act_{act}"
+
+
+class Records:
+    """The common records as :data:`Statement` tuples; the one definition of what they say.
+
+    A writer that makes another form of them (:class:`.provjson.JsonRecords`) overrides every
+    method but :meth:`statement` must give what encoding these statements would (tested); ``act``
+    is an activity number (``None``: the run), entities are ids.
+    """
+
+    def statement(self, statement: Statement) -> Any:
+        """Any other record, already a statement."""
+        return statement
+
+    def object_entity(self, identifier: str, description: dict[str, Any], collection: bool) -> Any:
+        attributes: list[tuple[str, Any]] = [("prov:type", QName("autoprov:PythonObject"))]
+        if collection:
+            attributes.append(("prov:type", QName("prov:Collection")))
+        attributes.append(("prov:label", object_label(description)))
+        for key, value in description.items():
+            attributes.append((object_attribute(key), attribute_value(value)))
+        return ("entity", identifier, {}, attributes)
+
+    def activity(self, activity: Activity) -> Any:
+        formal: dict[str, Any] = {"prov:startTime": Time(activity.start)}
+        if activity.end is not None:
+            formal["prov:endTime"] = Time(activity.end)
+        attributes: list[tuple[str, Any]] = [
+            ("prov:type", CALL), ("prov:label", activity.name),
+            ("voprov:activityDescription", QName(description_id(activity.name))),
+            ("autoprov:status", activity.status), ("autoprov:rule", printable(activity.rule)),
+            ("autoprov:thread", printable(activity.thread)),
+        ]
+        if activity.error:
+            attributes.append(("autoprov:error", printable(activity.error)))
+        for name, value in activity.params.items():
+            attributes.append(("param:" + local(name), attribute_value(value)))
+        return ("activity", QName(act_id(activity.act)), formal, attributes)
+
+    def usage(self, act: int | None, entity: str, time: int | None, role: str) -> Any:
+        formal: dict[str, Any] = {"prov:activity": _act_id(act), "prov:entity": QName(entity)}
+        if time is not None:
+            formal["prov:time"] = Time(time)
+        return ("used", None, formal, [("prov:role", role)])
+
+    def generation(self, entity: str, act: int | None, time: int | None, role: str) -> Any:
+        formal: dict[str, Any] = {"prov:entity": QName(entity), "prov:activity": _act_id(act)}
+        if time is not None:
+            formal["prov:time"] = Time(time)
+        return ("wasGeneratedBy", None, formal, [("prov:role", role)])
+
+    def start(self, act: int, starter: int | None, time: int) -> Any:
+        return ("wasStartedBy", None, {"prov:activity": _act_id(act), "prov:starter": _act_id(starter), "prov:time": Time(time)}, [])
+
+    def derivation(self, generated: str, used: str, act: int | None) -> Any:
+        formal = {"prov:generatedEntity": QName(generated), "prov:usedEntity": QName(used), "prov:activity": _act_id(act)}
+        return ("wasDerivedFrom", None, formal, [])
+
+    def revision(self, new: str, previous: str, act: int | None) -> Any:
+        """``wasRevisionOf``: a new version of the same file or object (a derivation typed prov:Revision)."""
+        formal = {"prov:generatedEntity": QName(new), "prov:usedEntity": QName(previous), "prov:activity": _act_id(act)}
+        return ("wasDerivedFrom", None, formal, [("prov:type", REVISION)])
+
+    def member(self, collection: str, member: str) -> Any:
+        return ("hadMember", None, {"prov:collection": QName(collection), "prov:entity": QName(member)}, [])
+
+
+CALL = QName("autoprov:Call")
+REVISION = QName("prov:Revision")
+
+
+def object_label(description: dict[str, Any]) -> str:
+    """An object's label: its name, else its type's last part."""
+    python_type = str(description.get("type", "object"))
+    return printable(str(description.get("name") or python_type.rsplit(".", 1)[-1]))
+
+
+def object_attribute(key: str) -> str:
+    """The attribute name of one field of an object's description."""
+    return "autoprov:python_type" if key == "type" else f"autoprov:{local(key)}"
 
 
 def _script_id(model: RunModel, ids: EntityIds) -> str | None:
@@ -143,7 +244,7 @@ def _script_id(model: RunModel, ids: EntityIds) -> str | None:
 # -- entities ------------------------------------------------------------------------------------
 
 
-def _entities(model: RunModel, ids: EntityIds, script: str | None) -> Iterator[Statement]:
+def _entities(model: RunModel, ids: EntityIds, script: str | None, make: Records) -> Iterator[Any]:
     keys: dict[EntityKey, None] = dict.fromkeys(("obj", k) for k in model.objects)
     for link in (*model.used, *model.generated):
         keys[link.entity] = None
@@ -156,28 +257,17 @@ def _entities(model: RunModel, ids: EntityIds, script: str | None) -> Iterator[S
     collections = {collection for collection, _ in model.members}
     for key in keys:
         if key[0] == "obj":
-            yield _object_entity(ids[key], model.objects.get(key[1], {}), key[1] in collections)
+            yield make.object_entity(ids[key], model.objects.get(key[1], {}), key[1] in collections)
         else:
             identifier = ids[key]
             if identifier != script:
-                yield _file_entity(identifier, key, model)
+                yield make.statement(_file_entity(identifier, key, model))
     if script is not None:
-        yield _script_entity(script, model.environment["script"], model)
+        yield make.statement(_script_entity(script, model.environment["script"], model))
     if model.environment is not None:
-        yield ("entity", ENVIRONMENT, {}, _environment_attributes(model.environment))
+        yield make.statement(("entity", ENVIRONMENT, {}, _environment_attributes(model.environment)))
     for name in dict.fromkeys(activity.name for activity in model.activities.values()):
-        yield _description_entity(name, model.descriptions.get(name, {}))
-
-
-def _object_entity(identifier: str, description: dict[str, Any], collection: bool) -> Statement:
-    attributes: list[tuple[str, Any]] = [("prov:type", QName("autoprov:PythonObject"))]
-    if collection:
-        attributes.append(("prov:type", QName("prov:Collection")))
-    python_type = str(description.get("type", "object"))
-    attributes.append(("prov:label", printable(str(description.get("name") or python_type.rsplit(".", 1)[-1]))))
-    for key, value in description.items():
-        attributes.append(("autoprov:python_type" if key == "type" else f"autoprov:{local(key)}", attribute_value(value)))
-    return ("entity", identifier, {}, attributes)
+        yield make.statement(_description_entity(name, model.descriptions.get(name, {})))
 
 
 def _path_attributes(path: str) -> list[tuple[str, Any]]:
@@ -263,30 +353,7 @@ def description_id(name: str) -> str:
 # -- activities and agents -----------------------------------------------------------------------
 
 
-def _activities(model: RunModel) -> Iterator[Statement]:
-    yield _session(model)
-    call = QName("autoprov:Call")
-    descriptions: dict[str, QName] = {}
-    for activity in model.activities.values():
-        formal: dict[str, Any] = {"prov:startTime": Time(activity.start)}
-        if activity.end is not None:
-            formal["prov:endTime"] = Time(activity.end)
-        description = descriptions.get(activity.name)
-        if description is None:
-            description = descriptions[activity.name] = QName(description_id(activity.name))
-        attributes: list[tuple[str, Any]] = [
-            ("prov:type", call), ("prov:label", activity.name), ("voprov:activityDescription", description),
-            ("autoprov:status", activity.status), ("autoprov:rule", printable(activity.rule)),
-            ("autoprov:thread", printable(activity.thread)),
-        ]
-        if activity.error:
-            attributes.append(("autoprov:error", printable(activity.error)))
-        for name, value in activity.params.items():
-            attributes.append(("param:" + local(name), attribute_value(value)))
-        yield ("activity", QName(f"run:act_{activity.act}"), formal, attributes)
-
-
-def _session(model: RunModel) -> Statement:
+def _session(model: RunModel) -> Iterator[Statement]:
     info = model.info
     formal: dict[str, Any] = {}
     if model.start is not None:
@@ -309,7 +376,7 @@ def _session(model: RunModel) -> Statement:
             attributes.append((f"autoprov:{key}", attribute_value(model.exit_info[key])))
     if model.errors:
         attributes.append(("autoprov:capture_errors", attribute_value(model.errors)))
-    return ("activity", SESSION, formal, attributes)
+    yield ("activity", SESSION, formal, attributes)
 
 
 def _user(model: RunModel) -> str:
@@ -341,26 +408,19 @@ def _associations(model: RunModel, script: str | None) -> Iterator[Statement]:
 # -- relations -----------------------------------------------------------------------------------
 
 
-def _links(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
+def _links(model: RunModel, ids: EntityIds, make: Records) -> Iterator[Any]:
     if model.environment is not None:
-        yield ("used", None, {"prov:activity": QName(SESSION), "prov:entity": QName(ENVIRONMENT)}, [("prov:role", "environment")])
+        yield make.usage(None, ENVIRONMENT, None, "environment")
     for link in model.used:
-        formal: dict[str, Any] = {"prov:activity": _act_id(link.act), "prov:entity": QName(ids[link.entity])}
-        if link.time is not None:
-            formal["prov:time"] = Time(link.time)
-        yield ("used", None, formal, [("prov:role", link.role)])
+        yield make.usage(link.act, ids[link.entity], link.time, link.role)
     for link in model.generated:
-        formal = {"prov:entity": QName(ids[link.entity]), "prov:activity": _act_id(link.act)}
-        if link.time is not None:
-            formal["prov:time"] = Time(link.time)
-        yield ("wasGeneratedBy", None, formal, [("prov:role", link.role)])
+        yield make.generation(ids[link.entity], link.act, link.time, link.role)
 
 
-def _started(model: RunModel) -> Iterator[Statement]:
-    for activity in model.activities.values():
-        parent = activity.parent if activity.parent in model.activities else None
-        formal = {"prov:activity": _act_id(activity.act), "prov:starter": _act_id(parent), "prov:time": Time(activity.start)}
-        yield ("wasStartedBy", None, formal, [])
+def _started(model: RunModel, make: Records) -> Iterator[Any]:
+    activities = model.activities
+    for activity in activities.values():
+        yield make.start(activity.act, activity.parent if activity.parent in activities else None, activity.start)
 
 
 def _informed(model: RunModel) -> Iterator[Statement]:
@@ -372,17 +432,14 @@ def _informed(model: RunModel) -> Iterator[Statement]:
 
 
 MAX_DERIVATIONS_PER_ACTIVITY = 10_000
-REVISION = QName("prov:Revision")
 
 
-def _revisions(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
-    """``wasRevisionOf``: a new version of the same file or object (a derivation typed prov:Revision)."""
+def _revisions(model: RunModel, ids: EntityIds, make: Records) -> Iterator[Any]:
     for new, previous, act in model.revisions:
-        formal = {"prov:generatedEntity": QName(ids[new]), "prov:usedEntity": QName(ids[previous]), "prov:activity": _act_id(act)}
-        yield ("wasDerivedFrom", None, formal, [("prov:type", REVISION)])
+        yield make.revision(ids[new], ids[previous], act)
 
 
-def _derivations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
+def _derivations(model: RunModel, ids: EntityIds, make: Records) -> Iterator[Any]:
     """Each output of an activity derives from each of its inputs (and copies from their source).
 
     The pairs grow as inputs x outputs: a run that reads 1,000 files and writes 1,000 outside any
@@ -404,7 +461,7 @@ def _derivations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
     for out, source, act in pairs:
         if out != source and (out, source) not in seen:
             seen.add((out, source))
-            yield ("wasDerivedFrom", None, {"prov:generatedEntity": QName(out), "prov:usedEntity": QName(source), "prov:activity": _act_id(act)}, [])
+            yield make.derivation(out, source, act)
 
 
 def _invalidations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:
