@@ -142,7 +142,7 @@ class Capture:
         native, self.core, _ = select_core()
         self.run_id = new_run_id()  # a Capture used as a decorator makes one run per call
         self.run_dir, self._staged = create_live_dir(self.store, self.run_id)
-        recorder = Recorder(self.hash_algorithm, excluded_paths(self.store))
+        recorder = Recorder(self.hash_algorithm, excluded_paths(self.store), native)
         recorder.on_fault = self._on_fault
         self.recorder = recorder
         planner = Planner(self.matcher, recorder.buffer.append)

@@ -67,7 +67,7 @@ class ChildCapture:
         if self._adopt is not None:
             recorder, engine = self._adopt
         else:
-            recorder = Recorder(context.hash_algorithm, excluded_paths(Path(context.store)))
+            recorder = Recorder(context.hash_algorithm, excluded_paths(Path(context.store)), native)
             engine = make_engine(context.engine, Planner(context.load_matcher(), recorder.buffer.append), recorder, native)
         exclude_folder(recorder.file_events, str(folder.path))
         recorder.on_fault = self._on_fault

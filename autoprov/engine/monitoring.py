@@ -121,7 +121,7 @@ class MonitoringEngine:
     def _on_start(self, code: CodeType, offset: int) -> Any:
         # Cost: unmatched code runs this once per code object (then DISABLE; a module without
         # activities after one dict lookup); matched code pays one dict lookup with an identity
-        # check plus Recorder.enter (measured ~3 us with three scalar arguments).
+        # check plus Recorder.enter (measured 1.6 us with three scalar arguments on this core).
         entry = self._first.get((code.co_firstlineno, code.co_name, code.co_filename))
         if entry is not None and entry[0] is code:
             plan = entry[1]

@@ -89,7 +89,7 @@ class Plan:
 
     __slots__ = (
         "rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets",
-        "generated_args", "generator", "results",
+        "generated_args", "generator", "results", "generates", "scalar_only",
     )
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
@@ -117,6 +117,13 @@ class Plan:
         self.generated_args = tuple(self.argnames[0] if name == "self" and self.bound else name for name in sorted(sources))
         self.generator = bool(code.co_flags & CO_GENERATOR_FLAGS)  # suspends and resumes
         self.results = bool(rule.result_parameters)  # values to read at return
+        self.generates = bool(rule.generated)  # entities the rule names, looked for at return
+        # Calls whose start records nothing but their arguments as parameters: no self, entity, file
+        # or secret to look at and no argument kept for the return, so Recorder.enter reads plain
+        # scalar arguments directly (Arguments.scalars); other values take the general path.
+        self.scalar_only = not (
+            self.bound or rule.self_parameters or rule.used or self.file_args or self.secrets or self.generated_args
+        )
 
 
 class Planner:

@@ -20,12 +20,12 @@ import itertools
 import threading
 from collections.abc import Callable
 from time import time_ns
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any
 
 from .. import events
 from ..filtering.plans import Plan
-from .arguments import Arguments
+from .arguments import PLAIN_RESULTS, Arguments
 from .fileevents import FileEvents
 from .files import FileTracker
 from .objects import ObjectRegistry
@@ -45,7 +45,8 @@ class _Stack(list):
 class Recorder:
     """Turns engine callbacks for matched code into activity events (see the module docstring)."""
 
-    def __init__(self, hash_algorithm: str = "xxh3_128", excluded_paths: tuple[str, ...] = ()) -> None:
+    def __init__(self, hash_algorithm: str = "xxh3_128", excluded_paths: tuple[str, ...] = (),
+                 native: ModuleType | None = None) -> None:
         self.buffer: list[tuple] = []
         self._append = self.buffer.append
         self._ids = itertools.count(1)
@@ -55,7 +56,8 @@ class Recorder:
         self._all_stacks: list[list] = []
         self._suspended: dict[FrameType, tuple] = {}  # suspended generator frame -> its stack entry
         self.objects = ObjectRegistry(self._append)
-        self.arguments = Arguments(self._append, self.objects)
+        self._native = native  # the native core (autoprov._native) or None: how arguments are read
+        self.arguments = Arguments(self._append, self.objects, native)
         self.files = FileTracker(self._append, hash_algorithm)
         self.file_events = FileEvents(self._append, self.files, self.current_activity, excluded_paths, self.fault)
         self.activity_count = 0
@@ -74,7 +76,12 @@ class Recorder:
         return stack[-1][1] if stack else None
 
     def enter(self, plan: Plan, frame: FrameType) -> None:
-        """A matched function starts (cost measured ~3 us with 3 scalar parameters)."""
+        """A matched function starts.
+
+        Cost measured on 3.12 with three scalar arguments: 0.8 us on the native core's fast path
+        (scalar_only plan, 0.15 us of it reading the arguments), 1.6 us on the pure one; enter +
+        leave 1.3 us native, 1.9 us pure.  The general path (entities, self, files) costs 2.4 us.
+        """
         try:
             stack = self._local.stack
         except AttributeError:
@@ -88,11 +95,16 @@ class Recorder:
         self.activity_count += 1
         now = time_ns()
         rule = plan.rule
+        parent = stack[-1][1] if stack else None
+        params = self.arguments.scalars(frame, plan.names) if plan.scalar_only else None
+        if params is not None:  # only scalar arguments: no entity to link, nothing to keep
+            self._append((events.ACT, act, parent, rule.name, rule.rule_id, now, stack.thread, params))
+            stack.append((frame, act, not rule.nested, plan, None))
+            return
         arguments = frame.f_locals
-        params: dict[str, Any] = {}
+        params = {}
         used: list[tuple[str, Any]] = []
         self.arguments.read(plan, arguments, params, used)
-        parent = stack[-1][1] if stack else None
         self._append((events.ACT, act, parent, rule.name, rule.rule_id, now, stack.thread, params))
         direction = "generated" if plan.writes else "used"
         for role, value in used:
@@ -104,7 +116,10 @@ class Recorder:
 
     def leave(self, frame: FrameType, result: Any, error: BaseException | None) -> None:
         """A matched frame returned (error None) or unwound with ``error``."""
-        stack = getattr(self._local, "stack", None)
+        try:
+            stack = self._local.stack
+        except AttributeError:
+            stack = None
         if stack and stack[-1][0] is frame:
             entry = stack.pop()
         elif stack and self._pop_to(stack, frame):
@@ -118,7 +133,8 @@ class Recorder:
             return  # a nested call inside a non-nesting activity
         now = time_ns()
         if error is None or isinstance(error, (StopIteration, StopAsyncIteration, GeneratorExit)):
-            self.arguments.generated(plan, act, snapshot, result, now)
+            if plan.generates or type(result) not in PLAIN_RESULTS:  # else nothing to generate
+                self.arguments.generated(plan, act, snapshot, result, now)
             if plan.results:
                 self._append((events.END, act, now, "completed", None, self.arguments.results(plan, snapshot, result)))
             else:
@@ -126,7 +142,8 @@ class Recorder:
         else:
             detail = render(str(error)) if type(error).__module__ == "builtins" else ""
             self._append((events.END, act, now, "failed", f"{type(error).__qualname__}: {detail}".rstrip(": ")))
-        self.arguments.finished(act)
+        if self.arguments.used_by:  # else no running activity used an entity: nothing to forget
+            self.arguments.finished(act)
 
     def suspend(self, frame: FrameType) -> None:
         """A matched generator/coroutine yielded: its activity stays open, off the stack."""
@@ -234,7 +251,7 @@ class Recorder:
         self._suspended.clear()
         self.activity_count = 0
         self.objects = ObjectRegistry(self._append)
-        self.arguments = Arguments(self._append, self.objects)
+        self.arguments = Arguments(self._append, self.objects, self._native)
         self.files = FileTracker(self._append, self.files.algorithm)
         self.file_events = FileEvents(self._append, self.files, self.current_activity, self.file_events.scope.folders, self.fault)
 

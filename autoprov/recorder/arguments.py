@@ -13,17 +13,22 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable
+from functools import partial
 from math import isfinite
+from types import FrameType, ModuleType
 from typing import Any
 
 from .. import events
 from ..filtering.plans import Plan
 from ..filtering.rules import EntitySpec
-from ..redaction import REDACTED, is_secret, redact_text
+from ..redaction import REDACTED, RULES, is_secret, redact_text
 from .objects import ObjectRegistry
 from .values import MAX_ITEMS, MAX_STRING, is_parameter_like, render
 
 FAST_SCALARS = frozenset({int, bool, type(None)})  # JSON-ready as they are
+# Results of these exact types are parameter-like (never a generated entity): leave() skips generated().
+PLAIN_RESULTS = frozenset({int, bool, float, str, type(None)})
+_UNBOUND = object()
 
 
 def _is_collection(value: Any) -> bool:
@@ -75,19 +80,55 @@ def source_value(source: str, arguments: dict, self_object: Any, result: Any) ->
         return None
 
 
+def scalar_parameters(redact: Callable[[str], str], max_string: int, frame: FrameType, names: tuple[str, ...]) -> dict | None:
+    """``{name: value}`` when every argument ``names`` lists is a plain scalar (int, bool, None,
+    finite float, a str of at most ``max_string`` characters, passed through ``redact``), else None.
+
+    The fast path of ``scalar_only`` plans, giving what :meth:`Arguments.read` gives for such
+    arguments; None sends the call to read(), which decides from scratch.  The pure twin of
+    ``autoprov._native.scalar_parameters``, which reads the values without building ``f_locals``
+    (measured with three scalars: 0.55-0.7 us here, 0.15 us there).
+    """
+    arguments = frame.f_locals
+    params = {}
+    for name in names:
+        value = arguments.get(name, _UNBOUND)
+        kind = type(value)
+        if kind in FAST_SCALARS:
+            params[name] = value
+        elif kind is float and isfinite(value):
+            params[name] = value
+        elif kind is str and len(value) <= max_string:
+            params[name] = redact(value)
+        else:
+            return None
+    return params
+
+
 class Arguments:
     """Reads a matched call's arguments and results into parameters and entity links."""
 
-    def __init__(self, emit: Callable[[tuple], None], objects: ObjectRegistry) -> None:
+    def __init__(self, emit: Callable[[tuple], None], objects: ObjectRegistry, native: ModuleType | None = None) -> None:
         self._append = emit
         self.objects = objects
-        self._used_by: dict[int, set[int]] = {}  # running activity -> object ids it used (members too)
+        # scalars(frame, names): the core's scalar_parameters (the native one needs Python >= 3.12)
+        native_scalars = getattr(native, "scalar_parameters", None)
+        if native_scalars is not None:
+            self.scalars = partial(native_scalars, redact_text, RULES, MAX_STRING)
+        else:
+            self.scalars = partial(scalar_parameters, redact_text, MAX_STRING)
+        self.used_by: dict[int, set[int]] = {}  # running activity -> object ids it used (members too)
+
+    def _adopt_states(self, rule: Any) -> None:
+        """The filters' entity types, from the first rule that links an entity (every rule carries
+        the same table): set before any object is described or fingerprinted."""
+        if self.objects.states is None and rule.states is not None:
+            self.objects.states = rule.states
 
     def read(self, plan: Plan, arguments: dict, params: dict, used: list) -> None:
         """Fill ``params`` (name -> rendered value) and ``used`` ((role or spec, value) pairs)."""
         rule = plan.rule
-        if self.objects.states is None and rule.states is not None:
-            self.objects.states = rule.states
+        self._adopt_states(rule)
         self_object = arguments.get(plan.argnames[0]) if plan.bound else None
         for path in rule.self_parameters:
             if is_secret(path):  # self.api_key, self.config.password
@@ -128,10 +169,10 @@ class Arguments:
         """USE or GEN of an object entity, versioned by its state; returns its id (None when the
         activity used it and left it unchanged, so it generated nothing)."""
         if kind == events.USE:
-            key = self.objects.use(value, self._used_by.setdefault(act, set()))
+            key = self.objects.use(value, self.used_by.setdefault(act, set()))
             self._append((kind, act, role, key, now))
             return key
-        key, members = self.objects.generate(value, act, self._used_by.get(act, set()))
+        key, members = self.objects.generate(value, act, self.used_by.get(act, set()))
         for member in members:  # members first seen in, or changed by, this activity
             self._append((events.GEN, act, "member", member, now))
         if key is not None:
@@ -169,6 +210,7 @@ class Arguments:
     def generated(self, plan: Plan, act: int, arguments: dict | None, result: Any, now: int) -> None:
         """GEN links for what a returning call produced (the rule's ``generated``, else its result)."""
         rule = plan.rule
+        self._adopt_states(rule)
         if rule.generated:
             arguments = arguments or {}
             self_object = arguments.get(plan.argnames[0]) if plan.bound else None
@@ -181,4 +223,4 @@ class Arguments:
 
     def finished(self, act: int) -> None:
         """Forget what a finished activity used."""
-        self._used_by.pop(act, None)
+        self.used_by.pop(act, None)

@@ -60,7 +60,7 @@ def deep_size(objects: list, seen: set[int]) -> int:
 
 def hot_path(engine_name: str, count: int) -> tuple[float, float, int]:
     matcher = build_matcher(filters=["none"], match=["__main__:work"])
-    recorder = Recorder()
+    recorder = Recorder(native=NATIVE[0]) if NATIVE else Recorder()  # the core reads the arguments too
     engine = make_engine(engine_name, Planner(matcher, recorder.buffer.append), recorder, *NATIVE)
     engine.start()
     try:

@@ -36,7 +36,7 @@ def loop(count: int) -> float:
 
 
 def traced(engine_name: str, count: int) -> float:
-    recorder = Recorder()
+    recorder = Recorder(native=NATIVE[0]) if NATIVE else Recorder()  # the core reads the arguments too
     engine = make_engine(engine_name, Planner(build_matcher(), recorder.buffer.append), recorder, *NATIVE)
     engine.start()
     try:
