@@ -47,6 +47,7 @@ activities:
   - function: "{module}:work_generator"
   - function: "{module}:work_outer"
   - function: "{module}:work_fails"
+  - function: "{module}:work_closure"
 """
 
 
@@ -101,6 +102,10 @@ def work_outer(energy, name):
     return [work(energy, index, name) for index in range(2)]
 
 
+def work_closure(energy, name):
+    return (lambda: f"{name} {energy}")()  # arguments that are cells: read through them
+
+
 def work_fails(energy):
     raise ValueError(f"bad energy {energy}")
 
@@ -114,6 +119,7 @@ def program() -> None:
         work_made(value, "crab")
         work_flat(value)
     work_keywords(1.0)
+    work_closure(4.5, "nebula")
     list(work_generator(3, "crab"))
     work_outer(2.5, "crab")
     try:
@@ -175,6 +181,7 @@ def test_fast_path_records_what_the_general_path_records(tmp_path: Path, engine:
     assert "hunter2" not in repr(fast)
     assert all(all(value is None or type(value) in (int, bool, float, str) for value in params.values()) for params in fast_reads)
     assert {"energy": 1, "index": 2, "name": "thread"} in fast_reads
+    assert {"energy": 4.5, "name": "nebula"} in fast_reads  # work_closure
 
 
 def test_value_rules_reach_short_strings_on_the_fast_path(tmp_path: Path, engine: str, core: str,
