@@ -235,13 +235,14 @@ def patch_os(module: ModuleType) -> None:
         context = os.environ.get(CHILD_ENV)
         if commands is not None:
             _recording(lambda: act.append(_shell_command(commands, command)))
-        if act and context is not None and not _program_sees_environ():
-            # a Python program run by the shell joins the run under this command (no pid to match)
+        # a Python program run by the shell joins the run under this command (no pid to match)
+        hand_over = bool(act) and context is not None and not _program_sees_environ()
+        if hand_over:
             _recording(lambda: module.putenv(CHILD_ENV, _handed_to(context, act[0])))
         try:
             status = real_system(command)
         finally:
-            if act and context is not None and not _program_sees_environ():
+            if hand_over:  # restored even if the program added an audit hook meanwhile
                 _recording(lambda: module.putenv(CHILD_ENV, context))
         if act:
             _recording(lambda: _system_ended(commands, act[0], status))
