@@ -7,6 +7,10 @@ GAMMAPY_DATA ?= $(abspath ../shared/data/gammapy-data)
 export GAMMAPY_DATA
 
 PY := $(VENV)/bin/python
+# The extras the main (3.12) venv gets; the fallback interpreters' venvs get FALLBACK_EXTRAS only, so
+# heavy optional integrations are installed and tested once.
+EXTRAS ?= gammapy,test
+FALLBACK_EXTRAS := gammapy,test
 
 .PHONY: test test-one test-fallback test-fast demo bench bench-smoke bench-index bench-sessions venv clean
 
@@ -15,7 +19,7 @@ $(PY): pyproject.toml
 	echo "using $$interp"; \
 	$$interp -m venv $(VENV) && \
 	$(PY) -m pip install -q --upgrade pip && \
-	$(PY) -m pip install -q -e '.[gammapy,test]' && touch $(PY) $(NATIVE)
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]' && touch $(PY) $(NATIVE)
 
 # The native core (autoprov._native) is compiled by pip install -e (setup.py); built again when its
 # source changes.  Without a compiler the install still succeeds and autoprov runs pure.
@@ -33,7 +37,7 @@ FALLBACK_E2E := tests/test_gammapy_engines.py tests/test_export_gammapy.py
 test: $(PY) $(NATIVE)
 	$(PY) -m pytest -q
 	@if interp=$$(bash tools/find-python.sh 3.11 --exact 2>/dev/null); then \
-		$(MAKE) --no-print-directory VENV=.venv311 PYTHON_MIN=3.11 PYTHON_EXACT=--exact test-fallback; \
+		$(MAKE) --no-print-directory VENV=.venv311 EXTRAS=$(FALLBACK_EXTRAS) PYTHON_MIN=3.11 PYTHON_EXACT=--exact test-fallback; \
 	elif [ -n "$${REQUIRE_PY311:-}" ]; then echo "error: Python 3.11 not found (pyenv install 3.11)"; exit 1; \
 	else echo "note: no Python 3.11 found; the fallback engines were tested on $$($(PY) -V) only"; fi
 
