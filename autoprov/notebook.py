@@ -45,7 +45,7 @@ def _options_parser(prog: str) -> argparse.ArgumentParser:
 
 def _parse(prog: str, text: str) -> argparse.Namespace:
     try:
-        options, unknown = _options_parser(prog).parse_known_args(shlex.split(text))
+        options, unknown = _options_parser(prog).parse_known_args(shlex.split(text, comments=True))
     except (argparse.ArgumentError, ValueError) as error:
         raise UsageError(f"{prog}: {error}") from None
     if unknown:
