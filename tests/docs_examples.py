@@ -146,6 +146,11 @@ def output_matches(shown: str, printed: str) -> bool:
     return doctest.OutputChecker().check_output(tidy(shown) + "\n", tidy(printed) + "\n", doctest.ELLIPSIS)
 
 
+def clip(text: str, keep: int = 2500) -> str:
+    """The head and tail of a long output: where a shown output and a printed one part is usually near one end."""
+    return text if len(text) <= 2 * keep else f"{text[:keep]}\n[... {len(text) - 2 * keep} characters ...]\n{text[-keep:]}"
+
+
 def evaluate_console(example: Example) -> str | None:
     folder = folder_of(example)
     allowed, folder.next_status = {0} | folder.next_status, set()
@@ -155,7 +160,7 @@ def evaluate_console(example: Example) -> str | None:
         if done.returncode not in allowed:
             return f"{where(example)}: `{command}` exited {done.returncode}\n{printed[-3000:]}"
         if shown and not output_matches(shown, printed):
-            return f"{where(example)}: `{command}` printed\n{printed[-4000:]}\n--- the document shows\n{shown}"
+            return f"{where(example)}: `{command}` printed\n{clip(printed)}\n--- the document shows\n{shown}"
     return None
 
 

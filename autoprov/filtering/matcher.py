@@ -32,6 +32,7 @@ class FilterMatcher:
         self._prefixes = ModulePrefixIndex(entries)
         self.states = ObjectStates(list(types or ()))  # handed to every rule: the recorder reads it
         self._warned: set[str] = set()
+        self._unchecked_bases: list[Entry] = []  # --debug filter: base classes of modules still importing
 
     def _for_module(self, module: str) -> tuple[tuple[Entry, BoundFunctions | MethodSelection], ...]:
         """The entries that can select functions of ``module``, last written first, each with its
@@ -58,11 +59,18 @@ class FilterMatcher:
             self._warn(str(warning))
 
     def _check_bases(self, entries: list[Entry]) -> None:
-        """``--debug filter``: base classes whose module is imported but that do not exist."""
-        for entry in entries:
+        """``--debug filter``: base classes whose module is imported but that do not exist.
+
+        A module is bound when its own body starts running, before its classes exist: the base
+        classes of a module still being imported are checked at the next decision after it."""
+        pending, self._unchecked_bases = self._unchecked_bases + entries, []
+        for entry in pending:
             selection = entry.selection
-            if isinstance(selection, MethodSelection) and selection.base.rpartition(".")[0] in sys.modules:
-                if not isinstance(lookup(selection.base), type):
+            module = sys.modules.get(selection.base.rpartition(".")[0]) if isinstance(selection, MethodSelection) else None
+            if module is not None:
+                if getattr(getattr(module, "__spec__", None), "_initializing", False):
+                    self._unchecked_bases.append(entry)
+                elif not isinstance(lookup(selection.base), type):
                     self._warn(f"{entry.origin}: base class {selection.base!r} does not exist "
                                f"({selection.base.rpartition('.')[0]} is imported and has no such class)")
 
@@ -102,6 +110,8 @@ class FilterMatcher:
         return found
 
     def decide(self, code: CodeType, module_globals: dict[str, Any]) -> Rule | None:
+        if self._unchecked_bases:  # --debug filter only: a module whose classes did not exist yet when bound
+            self._check_bases([])
         module = module_of(module_globals)
         qualname = getattr(code, "co_qualname", code.co_name)
         found = self.matches(module, qualname, module_globals, code)
