@@ -252,6 +252,7 @@ class _Builder:
         model = self.model
         found = self._add_files(inputs(model), "input")
         made = self._add_files(outputs(model), "output")
+        self.updates = self._updates()
         arguments = {f"argv[{index}]": value for index, value in enumerate(model.info.get("program_args") or [], 1)}
         variables = {name: value for name, value in ((model.environment or {}).get("environment_variables") or {}).items()
                      if not name.startswith("AUTOPROV_")}  # autoprov's own plumbing, not the program's environment
@@ -267,6 +268,28 @@ class _Builder:
         self._status(model.status, None, action)
         self.actions.append(action)
         self._application("autoprov", self.packages.get("autoprov", ""))
+        updated = _unique([self.files[key] for key in self.updates.get(None, ())])
+        if updated:  # files the program's own code changed in place (no recorded call did)
+            update = self.crate.add_action(script, identifier="#run-updates", result=updated, properties={
+                "@type": "UpdateAction", "name": f"In-place updates by {model.info.get('program') or 'the program'}",
+                "description": "Files the run found and changed in place (rewrote, appended to or updated) from its own code",
+                **_times(model.start, model.end)})
+            update["agent"] = self.agent
+            self._status(model.status, None, update)
+            self.actions.append(update)
+
+    def _updates(self) -> dict[int | None, set[tuple]]:
+        """Who changed which file in place: an update of a version (``r+``), or a write of a file the
+        run found (its version 0 was hashed before the run), as the crate's file versions."""
+        model, changed = self.model, {}
+        existed = {path for path, version in model.digests if version == 0}
+        for new, _, act in model.revisions:
+            if new in self.files:
+                changed.setdefault(act, set()).add(new)
+        for link in model.generated:
+            if link.entity in self.files and link.entity[0] == "file" and link.entity[1] in existed:
+                changed.setdefault(link.act, set()).add(link.entity)
+        return changed
 
     def _acting(self) -> list[Activity]:
         """The activities that become actions: processes, commands, pool tasks, the program's own
@@ -274,7 +297,7 @@ class _Builder:
         activities = self.model.activities
         tasks = {act for act, _ in self.model.informed}
         containers = {act for act, a in activities.items() if a.rule in PROCESS_RULES} | tasks
-        updating = {act for _, _, act in self.model.revisions if act is not None}
+        updating = {act for act in self.updates if act is not None}
         return [a for a in activities.values()
                 if a.act in containers or a.act in updating or a.parent is None or a.parent in containers]
 
@@ -282,7 +305,7 @@ class _Builder:
         model = self.model
         used = [self.files[link.entity] for link in model.used if link.act == activity.act and link.entity in self.files]
         made = [self.files[link.entity] for link in model.generated if link.act == activity.act and link.entity in self.files]
-        updated = {new for new, _, act in model.revisions if act == activity.act and new[0] == "file"}
+        updated = self.updates.get(activity.act, set())
         prefix = f"#act-{activity.act}"
         kind = "UpdateAction" if updated else "CreateAction"
         if activity.rule == "autoprov:command":
