@@ -49,6 +49,7 @@ TERMS = {"environment": "https://w3id.org/ro/terms/workflow-run#environment", "s
 STATUS = {"completed": "http://schema.org/CompletedActionStatus"}  # every other status: failed
 PROCESS_RULES = ("autoprov:process", "autoprov:command")
 CHUNK = 1 << 20
+MAX_ACTIONS = 5_000  # ro-crate-py holds every entity in memory; beyond this the calls stay in provenance.json only
 
 
 def write_crate(run_dir: Path, model: RunModel, target: Path) -> list[str]:
@@ -107,6 +108,7 @@ class _Builder:
         self.crate, self.run_dir, self.model, self.notes = crate, Path(run_dir), model, notes
         self.cwd = str(model.info.get("cwd") or "")
         self.files: dict[tuple, Any] = {}  # entity key -> crate File
+        self.taken = {"ro-crate-metadata.json", "ro-crate-preview.html", "provenance.json", "environment.json"}
         self.software: dict[str, Any] = {}
         self.actions: list[Any] = []
         self.packages = {str(k).lower(): str(v) for k, v in ((model.environment or {}).get("packages") or {}).items()}
@@ -162,11 +164,20 @@ class _Builder:
     def _inside(self, path: str) -> bool:
         return bool(self.cwd) and os.path.commonpath([path, self.cwd]) == self.cwd and path != self.cwd
 
+    def _free(self, destination: str) -> str:
+        """``destination``, or the first ``_<n>/destination`` no other file of the crate has taken."""
+        candidate, number = destination, 1
+        while candidate in self.taken:
+            number += 1
+            candidate = os.path.join(f"_{number}", destination)
+        self.taken.add(candidate)
+        return candidate
+
     def _add_files(self, items: list[FileVersion], kind: str) -> list[Any]:
         destinations = self._destinations(items)
         added = []
         for item in items:
-            entity = self._add_file(item, destinations[item.path], kind)
+            entity = self._add_file(item, self._free(destinations[item.path]), kind)
             self.files[item.key] = entity
             added.append(entity)
         return added
@@ -194,7 +205,7 @@ class _Builder:
         if script is None:
             return self._application("python", str((self.model.environment or {}).get("python", {}).get("version") or ""))
         destination = os.path.relpath(script.path, self.cwd) if self._inside(script.path) else os.path.basename(script.path)
-        entity = self._add_file(script, destination, "program", ("File", "SoftwareSourceCode"))
+        entity = self._add_file(script, self._free(destination), "program", ("File", "SoftwareSourceCode"))
         git = (self.model.environment or {}).get("git") or {}
         entity["version"] = str(git.get("commit") or f"{script.algorithm}:{script.digest}")
         entity["url"] = Path(script.path).as_uri()
@@ -298,8 +309,12 @@ class _Builder:
         tasks = {act for act, _ in self.model.informed}
         containers = {act for act, a in activities.items() if a.rule in PROCESS_RULES} | tasks
         updating = {act for act in self.updates if act is not None}
-        return [a for a in activities.values()
-                if a.act in containers or a.act in updating or a.parent is None or a.parent in containers]
+        chosen = [a for a in activities.values() if a.act in containers or a.act in updating or a.parent is None or a.parent in containers]
+        if len(chosen) <= MAX_ACTIONS:
+            return chosen
+        self.notes.append(f"{len(chosen)} top-level calls: only the processes, commands, pool tasks and in-place updates are actions "
+                          f"(above {MAX_ACTIONS}); every call is in provenance.json")
+        return [a for a in chosen if a.act in containers or a.act in updating]
 
     def _activity_action(self, activity: Activity) -> None:
         model = self.model
