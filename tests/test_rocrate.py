@@ -75,7 +75,7 @@ def test_crate_of_a_run_with_pool_tasks_commands_and_an_update(tmp_path: Path) -
     assert len(tasks) == 4 and all(a["description"].startswith("Pool task") for a in tasks)
     assert all({p["name"]: p["value"] for p in many(a["object"])} == {"function": "__main__.work"} for a in tasks)
     (command,) = [a for a in actions if a["name"] == "command"]
-    assert command["instrument"]["name"] == "true" and command["actionStatus"] == "http://schema.org/CompletedActionStatus"
+    assert command["instrument"]["name"] == "true" and command["instrument"].id == "urn:autoprov:program:true" and command["actionStatus"] == "http://schema.org/CompletedActionStatus"
     # the top-level calls inside the tasks are actions too, with the files they wrote
     writers = [a for a in actions if a["name"] == "toy.io.write_text"]
     assert sorted(a["result"]["alternateName"] for a in writers) == [str(tmp_path / f"out{i}.txt") for i in range(4)]

@@ -33,6 +33,7 @@ import os
 import shlex
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..recorder.files import hash_file
 from ..store.layout import RunFolder
@@ -131,6 +132,8 @@ class _Builder:
         root["author"] = self.agent
         script = self._script()
         self._run_action(script)
+        self.tasks = {act for act, _ in model.informed}
+        self.used_by, self.made_by = self._files_by_activity(model.used), self._files_by_activity(model.generated)
         for activity in self._acting():
             self._activity_action(activity)
         root["mentions"] = self.actions
@@ -232,6 +235,17 @@ class _Builder:
         entity = self.software[key] = self.crate.add(SoftwareApplication(self.crate, identifier, properties=properties))
         return entity
 
+    def _program(self, executable: str) -> Any:
+        """An external program a command ran: its ``file://`` URI when the path is absolute."""
+        key = f"program:{executable}"
+        if key not in self.software:
+            from rocrate.model.softwareapplication import SoftwareApplication
+
+            identifier = Path(executable).as_uri() if os.path.isabs(executable) else f"urn:autoprov:program:{quote(executable)}"
+            self.software[key] = self.crate.add(SoftwareApplication(self.crate, identifier, properties={
+                "name": os.path.basename(executable), "url": identifier, "description": "a program the run started (no version recorded)"}))
+        return self.software[key]
+
     def _package(self, qualified: str) -> Any:
         """The distribution a call belongs to (by its top-level module), else Python."""
         top = qualified.split(".", 1)[0].lower()
@@ -302,12 +316,19 @@ class _Builder:
                 changed.setdefault(link.act, set()).add(link.entity)
         return changed
 
+    def _files_by_activity(self, links: list) -> dict[int | None, list[tuple]]:
+        """activity -> the crate's file versions it used (or generated), in record order."""
+        found: dict[int | None, list[tuple]] = {}
+        for link in links:
+            if link.entity in self.files:
+                found.setdefault(link.act, []).append(link.entity)
+        return found
+
     def _acting(self) -> list[Activity]:
         """The activities that become actions: processes, commands, pool tasks, the program's own
         top-level calls (also those of its child processes and tasks), and in-place updates."""
         activities = self.model.activities
-        tasks = {act for act, _ in self.model.informed}
-        containers = {act for act, a in activities.items() if a.rule in PROCESS_RULES} | tasks
+        containers = {act for act, a in activities.items() if a.rule in PROCESS_RULES} | self.tasks
         updating = {act for act in self.updates if act is not None}
         chosen = [a for a in activities.values() if a.act in containers or a.act in updating or a.parent is None or a.parent in containers]
         if len(chosen) <= MAX_ACTIONS:
@@ -317,22 +338,20 @@ class _Builder:
         return [a for a in chosen if a.act in containers or a.act in updating]
 
     def _activity_action(self, activity: Activity) -> None:
-        model = self.model
-        used = [self.files[link.entity] for link in model.used if link.act == activity.act and link.entity in self.files]
-        made = [self.files[link.entity] for link in model.generated if link.act == activity.act and link.entity in self.files]
+        used = [self.files[key] for key in self.used_by.get(activity.act, ())]
+        made = [self.files[key] for key in self.made_by.get(activity.act, ())]
         updated = self.updates.get(activity.act, set())
         prefix = f"#act-{activity.act}"
         kind = "UpdateAction" if updated else "CreateAction"
         if activity.rule == "autoprov:command":
-            executable = str(activity.params.get("executable") or "program")
-            instrument = self._application(os.path.basename(executable), "")
+            instrument = self._program(str(activity.params.get("executable") or "program"))
         else:
             instrument = self._package(str(activity.params.get("function") or activity.name))
         params = {k: v for k, v in activity.params.items() if not str(k).startswith("autoprov:")}
         action = self.crate.add_action(instrument, identifier=prefix, object=_unique(used + self._parameters(prefix, params)),
                                        result=_unique(made + [self.files[key] for key in updated if key in self.files]), properties={
             "@type": kind, "name": activity.name,
-            "description": f"{'Pool task' if activity.act in {a for a, _ in model.informed} else activity.rule or 'call'} "
+            "description": f"{'Pool task' if activity.act in self.tasks else activity.rule or 'call'} "
                            f"{activity.name} (PROV id run:act_{activity.act}, thread {activity.thread})",
             **_times(activity.start, activity.end)})
         action["agent"] = self.agent
