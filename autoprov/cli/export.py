@@ -79,7 +79,7 @@ def export_command(argv: list[str]) -> int:
     if options.format == "rocrate":
         return _rocrate(run_dir, model, options.output)
     if options.format not in FORMATS:
-        raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}")
+        raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}, rocrate")
     from ..export.renderers import RENDERERS
 
     output = options.output or str(RENDERERS[options.format].target(RunFolder(run_dir)))
