@@ -186,7 +186,7 @@ def test_compare_rules(tmp_path):
     a.write_text("metadata: {date: '2020-01-01'}\nchecksum: abc\nvalues: [1, 2.0]\npath: /orig/x\n")
     b.write_text("metadata: {date: '2024-05-05'}\nchecksum: def\nvalues: [1, 2.0000001]\npath: /scratch/x\n")
     assert not compare(a, b).same
-    assert compare(a, b, Tolerance(rtol=1e-6), ("/scratch", "/orig")) == (True, "YAML: equal after parsing, apart from checksum, metadata.date")
+    assert compare(a, b, Tolerance(rtol=1e-6), ("/scratch", "/orig")) == (True, "YAML: equal after parsing, apart from checksum (MD5 over the text, date included), metadata.date")
     a.write_text("x 1.0 y\n")
     b.write_text("x 1.00 y\n")
     assert compare(a.rename(tmp_path / "a.txt"), b.rename(tmp_path / "b.txt")).same
@@ -194,3 +194,43 @@ def test_compare_rules(tmp_path):
     (tmp_path / "d.bin").write_bytes(b"\0\2")
     assert compare(tmp_path / "c.bin", tmp_path / "d.bin") == (False, "bytes differ (2 vs 2 bytes)")
     assert compare(tmp_path / "c.bin", tmp_path / "missing") == (False, "missing: the re-run did not write it")
+
+
+def test_compare_sniffs_gammapy_yaml_whatever_its_name(tmp_path):
+    """gammapy's own writer, twice: a YAML index named ``*.fits.gz``, its ``metadata`` block and the
+    ``checksum`` computed over the date.  Only the stamps differ: same, and the "how" names them."""
+    from gammapy.utils.scripts import to_yaml, write_yaml
+
+    from autoprov.reproduce.compare import compare, sniff
+
+    data = {"datasets": [{"name": "stacked", "type": "SpectrumDatasetOnOff", "filename": "pha_obsstacked.fits"}]}
+    a, b = tmp_path / "a-datasets.fits.gz", tmp_path / "b-datasets.fits.gz"
+    write_yaml(to_yaml(data), a, checksum=True)
+    text = to_yaml(data).replace("date: '", "date: '1999", 1)  # another write time
+    write_yaml(text.replace("creator: Gammapy", "creator: Gammapy 9.9 was"), b, checksum=True)
+    assert sniff(a) == "YAML" and a.read_text() != b.read_text()
+    assert compare(a, b) == (True, "YAML: equal after parsing, apart from checksum (MD5 over the text, date included), "
+                                   "metadata.creator, metadata.date")
+    # the re-made checksum no longer matches its text (the file was edited after gammapy wrote it)
+    b.write_text(b.read_text().replace("name: stacked", "name: stacked "))
+    assert compare(a, b) == (False, "YAML: the re-made checksum does not match its own text (the original's does)")
+    write_yaml(to_yaml({**data, "extra": 1}), b, checksum=True, overwrite=True)
+    assert compare(a, b) == (False, "YAML differs at extra (only in the re-run)")
+
+
+def test_compare_sniffs_gzip_and_json_whatever_their_names(tmp_path):
+    import gzip as gz
+
+    from autoprov.reproduce.compare import compare, sniff
+
+    a, b = tmp_path / "a.dat", tmp_path / "b.dat"
+    a.write_bytes(gz.compress(b'{"value": 1.0, "date": "2020"}', mtime=1))
+    b.write_bytes(gz.compress(b'{"date": "2024", "value": 1.0}', mtime=2))
+    assert sniff(a) == "gzipped JSON"
+    assert compare(a, b) == (True, "gzipped JSON: equal after parsing, apart from date")
+    b.write_bytes(gz.compress(b'{"value": 1.0, "date": "2020"}', mtime=2))  # only the gzip header differs
+    assert compare(a, b) == (True, "gzipped identical bytes once unpacked (the gzip headers differ)")
+    b.write_bytes(gz.compress(b'{"value": 2.0, "date": "2020"}'))
+    assert compare(a, b) == (False, "gzipped JSON differs at value: 1.0 vs 2.0")
+    a.write_text("energy 1.0 TeV\n")
+    assert sniff(a) == "text"

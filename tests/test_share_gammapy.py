@@ -141,3 +141,46 @@ def test_altered_dl3_data_refuses_then_differs(tmp_path):
     assert rows["out/pha_obs23523.fits"][0] == "differs" and rows["out/flux_points.fits"][0] == "differs"
     assert rows["out/pha_obs23592.fits"][0] == "same"  # the other runs' spectra are unchanged
     assert run_dir.exists()
+
+
+def test_rocrate_of_the_crab_run_validates_and_reads_back(crab, tmp_path):
+    """Issue 22 part 2: a Process Run Crate that passes rocrate-validator and reads back with rocrate."""
+    import hashlib
+
+    from rocrate.rocrate import ROCrate
+
+    from autoprov.export.products import inputs, outputs
+    from rocrate_offline import valid, validate
+
+    started = time.perf_counter()
+    done = autoprov(crab.parent.parent, "export", crab.name, "--store", str(crab.parent), "--format", "rocrate", "-o", str(tmp_path / "crab.zip"))
+    print(f"autoprov export --format rocrate of crab_1d: {time.perf_counter() - started:.2f} s, {(tmp_path / 'crab.zip').stat().st_size} bytes")
+    assert done.returncode == 0 and done.stdout.strip() == str(tmp_path / "crab.zip"), done.stderr
+    checked = validate(tmp_path / "crab.zip", tmp_path)
+    assert valid(checked), checked.stdout[-4000:] + checked.stderr[-2000:]
+    crate = ROCrate(tmp_path / "crab.zip")
+    assert crate.root_dataset["conformsTo"].id == "https://w3id.org/ro/wfrun/process/0.5"
+    run = crate.get("#run")
+    assert run.type == "CreateAction" and run["actionStatus"] == "http://schema.org/CompletedActionStatus"
+    assert run["instrument"].id == "crab_1d.py" and run["agent"].type == "Person" and run["startTime"] < run["endTime"]
+    assert {p["name"]: p["value"] for p in run["object"] if p.type == "PropertyValue"} == {"argv[1]": "--outdir", "argv[2]": "out"}
+    assert run in crate.root_dataset["mentions"]
+    model = load(crab)
+    by_path = {entity["alternateName"]: entity for entity in crate.data_entities if entity.get("alternateName")}
+    for kind, items, side in (("input", inputs(model), run["object"]), ("output", outputs(model), run["result"])):
+        assert items
+        for item in items:
+            entity = by_path[item.path]
+            assert entity in side and entity["identifier"] == f"{item.algorithm}:{item.digest}", (kind, item.path)
+            assert entity["sha256"] == hashlib.sha256(Path(item.path).read_bytes()).hexdigest(), (kind, item.path)
+            assert hashlib.sha256((Path(crate.source) / entity.id).read_bytes()).hexdigest() == entity["sha256"]
+    software = {entity["name"]: entity.get("softwareVersion") for entity in crate.contextual_entities if entity.type == "SoftwareApplication"}
+    assert software["python"] == sys.version.split()[0] and software["gammapy"] and software["autoprov"]
+    # the embedding rewrote the FITS products in place: one UpdateAction per file, whose result is it
+    updates = [action for action in crate.root_dataset["mentions"] if action.type == "UpdateAction"]
+    assert {action["result"]["alternateName"] for action in updates} == {str(crab.parent.parent / "out" / name) for name in
+                                                                        ("flux_points.fits", *(f"pha_obs{obs}.fits" for obs in OBS_IDS))}
+    fit = next(action for action in crate.root_dataset["mentions"] if action["name"] == "gammapy.modeling.fit.Fit.run")
+    assert fit["instrument"]["name"] == "gammapy" and fit["actionStatus"].endswith("CompletedActionStatus")
+    document = prov.read(Path(crate.source) / "provenance.json", format="json")
+    assert document.get_records(prov.model.ProvActivity)

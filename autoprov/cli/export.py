@@ -52,7 +52,7 @@ def _forget_old_failure(log: Path) -> None:
 def export_command(argv: list[str]) -> int:
     """``autoprov export RUN --format json|provn|xml|ttl|html [-o FILE|-]``: rebuild a document from the log."""
     parser = store_parser("autoprov export", run=True)
-    parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)} (with --all: a comma list)")
+    parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)}, rocrate (with --all: a comma list of the first)")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="output file, - for stdout (default: the run folder)")
     parser.add_argument("--all", action="store_true", help="write every document and graph into the run folder")
     parser.add_argument("--graph", default=None, metavar="FMT", help="with --all: svg,png,pdf or none")
@@ -76,8 +76,10 @@ def export_command(argv: list[str]) -> int:
             print(path)
         return 0
     options.format = options.format or "json"
+    if options.format == "rocrate":
+        return _rocrate(run_dir, model, options.output)
     if options.format not in FORMATS:
-        raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}")
+        raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}, rocrate")
     from ..export.renderers import RENDERERS
 
     output = options.output or str(RENDERERS[options.format].target(RunFolder(run_dir)))
@@ -95,6 +97,21 @@ def export_command(argv: list[str]) -> int:
     except RuntimeError as error:
         raise UsageError(str(error)) from None
     _deliver(text, output)
+    return 0
+
+
+def _rocrate(run_dir: Path, model, output: str | None) -> int:
+    """A Process Run Crate of the run: ``-o DIR`` or ``-o FILE.zip`` (default ``<run folder>/ro-crate.zip``)."""
+    from ..export.rocrate import write_crate
+
+    target = Path(output or RunFolder(run_dir).path / "ro-crate.zip")
+    try:
+        notes = write_crate(run_dir, model, target)
+    except RuntimeError as error:
+        raise UsageError(str(error)) from None
+    for note in notes:
+        print(f"autoprov: {model.run_id}: note: {note}", file=sys.stderr)
+    print(target)
     return 0
 
 

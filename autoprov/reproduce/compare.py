@@ -1,23 +1,31 @@
 """Does a re-made output reproduce the original?  Compared the way a scientist would.
 
-In order: identical bytes; for FITS files, astropy's :class:`~astropy.io.fits.FITSDiff` of every
-HDU's header and data apart from the keywords a writer stamps with the time of writing
-(:data:`FITS_STAMPS`: ``DATE``, ``DATE-HDU``, ``CREATED``, and ``CHECKSUM`` which covers them; the
-comments of ``CHECKSUM``/``DATASUM``, which carry their update time) and apart from autoprov's own
-embedded provenance (the ``PROVENANCE`` HDU and its header keywords, different in every run by
-design); for JSON and YAML, equal after parsing apart from write-time stamps (:data:`KEY_STAMPS`,
-such as gammapy's ``metadata.date`` and the YAML ``checksum`` computed over it); for other text,
-equal line by line with numbers compared as numbers.  Numbers may differ by ``rtol`` (relative)
-and ``atol`` (absolute) everywhere, default 0: exact.
+Each file's format is sniffed from its content, never from its name (gammapy's high-level
+``Analysis`` writes a YAML index under a name ending in ``.fits.gz``): FITS (also gzipped), any
+other gzip stream (unpacked, then sniffed again), JSON, YAML (a mapping or a list), else text.
+In order: identical bytes (of the file, then of the unpacked stream); for FITS files, astropy's
+:class:`~astropy.io.fits.FITSDiff` of every HDU's header and data apart from the keywords a writer
+stamps with the time of writing (:data:`FITS_STAMPS`: ``DATE``, ``DATE-HDU``, ``CREATED``,
+gammapy's ``CREATOR``, and ``CHECKSUM`` which covers them; the comments of
+``CHECKSUM``/``DATASUM``, which carry their update time) and apart from autoprov's own embedded
+provenance (the ``PROVENANCE`` HDU and its header keywords, different in every run by design); for
+JSON and YAML, equal after parsing apart from write-time stamps (:data:`KEY_STAMPS`, such as
+gammapy's ``metadata.date``; ``metadata.creator``) and gammapy's top-level YAML ``checksum``, an MD5
+of the text above it, date included (``gammapy.utils.check.add_checksum``): ignored only when all
+else is equal and, where the original's checksum matches its own text, the re-made one matches
+its own too; for other text, equal line by line with numbers compared as numbers.  Numbers may
+differ by ``rtol`` (relative) and ``atol`` (absolute) everywhere, default 0: exact.  The "how" of
+every comparison names the format found and what was ignored.
 
-Keywords such as ``CREATOR`` (the writing software and its version) or ``ORIGIN`` are compared:
-a different gammapy writing the file is a difference the user should see.
+``ORIGIN`` and every other keyword or key is compared.
 """
 
 from __future__ import annotations
 
 import filecmp
 import gzip
+import hashlib
+import io
 import json
 import math
 import re
@@ -26,10 +34,12 @@ from typing import Any, NamedTuple
 
 from ..export.fits_embed import EMBED_HDU, EMBED_KEYWORDS
 
-FITS_STAMPS = ("DATE", "DATE-HDU", "CREATED", "CHECKSUM")
+FITS_STAMPS = ("DATE", "DATE-HDU", "CREATED", "CREATOR", "CHECKSUM")
 FITS_STAMP_COMMENTS = ("CHECKSUM", "DATASUM")
-KEY_STAMPS = frozenset({"date", "created", "creation_date", "date_created", "checksum"})
-TEXT_LIMIT = 64 << 20  # larger text files are compared as bytes only
+KEY_STAMPS = frozenset({"date", "created", "creation_date", "date_created"})
+METADATA_STAMPS = frozenset({"creator"})  # keys of gammapy's top-level ``metadata`` block (CreatorMetaData)
+CHECKSUM = "checksum"  # gammapy's top-level YAML key: MD5 of the text above it
+TEXT_LIMIT = 64 << 20  # larger text files (or unpacked gzip streams) are compared as bytes only
 _NUMBER = re.compile(r"([-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)\b)", re.I)
 
 
@@ -49,8 +59,9 @@ class Tolerance(NamedTuple):
 
 
 def compare(original: Path, remade: Path, tolerance: Tolerance = Tolerance(), paths: tuple[str, str] | None = None) -> Comparison:
-    """``original`` against ``remade``; ``paths`` = (the re-run's folder, the original folder) as
-    text, so that a file naming its own folder compares equal after the move."""
+    """``original`` against ``remade``, each file's format sniffed from its content; ``paths`` =
+    (the re-run's folder, the original folder) as text, so that a file naming its own folder
+    compares equal after the move."""
     if not remade.exists():
         return Comparison(False, "missing: the re-run did not write it")
     if not original.exists():
@@ -59,20 +70,75 @@ def compare(original: Path, remade: Path, tolerance: Tolerance = Tolerance(), pa
         return Comparison(True, "identical bytes")
     if _is_fits(original) and _is_fits(remade):
         return _fits(original, remade, tolerance)
-    texts = _texts(original, remade)
-    if texts is None:
+    left, right = _unpacked(original), _unpacked(remade)
+    if left is None or right is None:
         return Comparison(False, f"bytes differ ({original.stat().st_size} vs {remade.stat().st_size} bytes)")
-    left, right = texts
-    if paths is not None:
-        right = right.replace(paths[0], paths[1])
-    name = original.name.lower()
-    if name.endswith(".json"):
-        return _structured("JSON", json.loads, left, right, tolerance)
-    if name.endswith((".yaml", ".yml")):
-        import yaml
+    packed = "gzipped " if _gzipped(original) and _gzipped(remade) else ""
+    if left == right:
+        return Comparison(True, f"{packed}identical bytes once unpacked (the gzip headers differ)")
+    texts = _decoded(left, right)
+    if texts is None:
+        return Comparison(False, f"{packed}bytes differ ({len(left)} vs {len(right)} bytes)")
+    kind, parsed = sniff_text(texts[0])
+    if kind == "text":
+        comparison = _lines(*_moved(texts, paths), tolerance)
+    else:
+        comparison = _structured(kind, parsed, texts, paths, tolerance)
+    return Comparison(comparison.same, packed + comparison.how if packed else comparison.how)
 
-        return _structured("YAML", yaml.safe_load, left, right, tolerance)
-    return _lines(left, right, tolerance)
+
+def sniff(path: Path) -> str:
+    """The format of a file from its content: ``FITS``, ``JSON``, ``YAML``, ``text`` or ``binary``,
+    prefixed with ``gzipped`` when it is a gzip stream."""
+    if _is_fits(path):
+        return "gzipped FITS" if _gzipped(path) else "FITS"
+    content = _unpacked(path)
+    texts = _decoded(content, b"") if content is not None else None
+    kind = sniff_text(texts[0])[0] if texts is not None else "binary"
+    return f"gzipped {kind}" if _gzipped(path) else kind
+
+
+def sniff_text(text: str) -> tuple[str, Any]:
+    """``(JSON|YAML, the parsed value)`` for a JSON document or a YAML mapping or list, else
+    ``("text", None)`` (any text parses as a YAML scalar: that is text, not YAML)."""
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return "JSON", json.loads(text)
+        except ValueError:
+            pass
+    import yaml
+
+    try:
+        value = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return "text", None
+    return ("YAML", value) if isinstance(value, (dict, list)) else ("text", None)
+
+
+def _gzipped(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _unpacked(path: Path) -> bytes | None:
+    """The file's bytes, a gzip stream unpacked; None above :data:`TEXT_LIMIT` or when broken."""
+    if path.stat().st_size > TEXT_LIMIT:
+        return None
+    raw = path.read_bytes()
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            data = stream.read(TEXT_LIMIT + 1)
+    except (OSError, EOFError):
+        return None
+    return data if len(data) <= TEXT_LIMIT else None
+
+
+def _moved(texts: tuple[str, str], paths: tuple[str, str] | None) -> tuple[str, str]:
+    """The re-made text with the re-run's folder read as the original's."""
+    left, right = texts
+    return (left, right.replace(paths[0], paths[1])) if paths is not None else (left, right)
 
 
 # -- FITS ------------------------------------------------------------------------------------
@@ -168,12 +234,10 @@ def _fits_summary(result: Any) -> str:
 # -- text, JSON, YAML --------------------------------------------------------------------------
 
 
-def _texts(original: Path, remade: Path) -> tuple[str, str] | None:
+def _decoded(left: bytes, right: bytes) -> tuple[str, str] | None:
+    """Both as UTF-8 text, or None when either is binary."""
     texts = []
-    for path in (original, remade):
-        if path.stat().st_size > TEXT_LIMIT:
-            return None
-        raw = path.read_bytes()
+    for raw in (left, right):
         if b"\0" in raw:
             return None
         try:
@@ -183,18 +247,46 @@ def _texts(original: Path, remade: Path) -> tuple[str, str] | None:
     return texts[0], texts[1]
 
 
-def _structured(kind: str, parse: Any, left: str, right: str, tolerance: Tolerance) -> Comparison:
+def _structured(kind: str, parsed: Any, texts: tuple[str, str], paths: tuple[str, str] | None, tolerance: Tolerance) -> Comparison:
+    """Parsed JSON or YAML compared as values; the re-made file is parsed as the original was."""
+    left, right = _moved(texts, paths)
     try:
-        a, b = parse(left), parse(right)
-    except Exception as error:  # not valid after all: compare as text
+        a = parsed
+        b = json.loads(right) if kind == "JSON" else sniff_text(right)[1]
+        if not isinstance(b, (dict, list)):
+            raise ValueError("not a mapping or a list")
+    except ValueError as error:  # the re-made file is not valid: compare as text
         comparison = _lines(left, right, tolerance)
-        return Comparison(comparison.same, f"{comparison.how} (not valid {kind}: {type(error).__name__})")
+        return Comparison(comparison.same, f"{comparison.how} (the re-made file is not {kind}: {error})")
+    checksums = (_checksum(a), _checksum(b))
+    if checksums[0] is not None and checksums[1] is not None:
+        a, b = _without_checksum(a), _without_checksum(b)
     ignored: set[str] = set()
     difference = _difference(a, b, "", tolerance, ignored)
     if difference:
         return Comparison(False, f"{kind} differs at {difference}")
+    if checksums[0] is not None and checksums[1] is not None and checksums[0] != checksums[1]:
+        if _checksum_covers(texts[0], checksums[0]) and not _checksum_covers(texts[1], checksums[1]):
+            return Comparison(False, f"{kind}: the re-made {CHECKSUM} does not match its own text (the original's does)")
+        ignored.add(f"{CHECKSUM} (MD5 over the text, date included)")
     apart = f", apart from {', '.join(sorted(ignored))}" if ignored else ""
     return Comparison(True, f"{kind}: equal after parsing{apart}")
+
+
+def _checksum(value: Any) -> str | None:
+    """gammapy's top-level ``checksum`` of a parsed YAML document, if any."""
+    return value.get(CHECKSUM) if isinstance(value, dict) and isinstance(value.get(CHECKSUM), str) else None
+
+
+def _without_checksum(value: dict) -> dict:
+    return {key: item for key, item in value.items() if key != CHECKSUM}
+
+
+def _checksum_covers(text: str, checksum: str) -> bool:
+    """Whether ``checksum`` is the MD5 of the text above its own line, as gammapy computes it
+    (``gammapy.utils.check.add_checksum`` appends ``checksum: <md5 of all before>`` last)."""
+    at = text.rfind(f"\n{CHECKSUM}:")
+    return at >= 0 and hashlib.md5(text[: at + 1].encode("utf-8")).hexdigest() == checksum
 
 
 def _number(value: Any) -> bool:
@@ -206,7 +298,8 @@ def _difference(a: Any, b: Any, where: str, tolerance: Tolerance, ignored: set[s
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b), key=str):
             here = f"{where}.{key}" if where else str(key)
-            if str(key).lower() in KEY_STAMPS and isinstance(a.get(key), str) and isinstance(b.get(key), str):
+            stamp = str(key).lower() in KEY_STAMPS or (where == "metadata" and str(key).lower() in METADATA_STAMPS)
+            if stamp and isinstance(a.get(key), str) and isinstance(b.get(key), str):
                 if a[key] != b[key]:
                     ignored.add(here)
                 continue
