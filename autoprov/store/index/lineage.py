@@ -17,6 +17,7 @@ and is reported with the run that wrote the path last.  A content met twice is e
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,7 @@ class Generation:
     also: list[str] = field(default_factory=list)  # other runs that generated the very same content
     inputs: list[FileNode] = field(default_factory=list)
     repeated: bool = False  # this call's inputs were traced for another of its outputs above
+    matched: str | None = None  # an imported ctapipe run: "activity-uuid" or "path-and-time" (autoprov.interop)
 
 
 @dataclass
@@ -199,6 +201,7 @@ class _Tracer:
             chosen.run_id, chosen.program, chosen.status, chosen.activity_id,
             "run" if chosen.seq == 0 else chosen.name, chosen.role, chosen.time,
             also=sorted({row.run_id for row in generations if row.run_id != chosen.run_id}),
+            matched=_imported_match(chosen.annotation),
         )
         node.generation = generation
         if (chosen.run_id, chosen.activity_id) in self.calls:
@@ -215,7 +218,7 @@ class _Tracer:
         """Every (run, activity) that generated one of these contents: newest first, outermost call first."""
         entity, generated, activity, run = schema.entity.c, schema.wasgeneratedby.c, schema.activity.c, schema.run.c
         query = (
-            select(entity.run_id, entity.id.label("entity_id"), entity.digest, generated.activity_id, generated.role,
+            select(entity.run_id, entity.id.label("entity_id"), entity.digest, entity.annotation, generated.activity_id, generated.role,
                    generated.time, activity.name, activity.seq, run.program, run.status, run.start_time)
             .join(schema.wasgeneratedby, and_(generated.run_id == entity.run_id, generated.entity_id == entity.id))
             .join(schema.activity, and_(activity.run_id == generated.run_id, activity.id == generated.activity_id))
@@ -282,6 +285,16 @@ class _Tracer:
             .where(entity.digest.in_(digests), entity.kind == "file").order_by(entity.run_id)
         )
         return [row.run_id for row in self.connection.execute(query)]
+
+
+def _imported_match(annotation: str | None) -> str | None:
+    """How an imported run's output was tied to the file's content (None for autoprov's own runs)."""
+    if not annotation or "ctapipe_match" not in annotation:
+        return None
+    try:
+        return json.loads(annotation).get("ctapipe_match")
+    except (ValueError, AttributeError):
+        return None
 
 
 def lineage_dot(lineage: Lineage) -> str:
