@@ -61,7 +61,9 @@ def import_logs(database: Any, logs: list[Path]) -> list[str]:
     parsed = [(log, read_log(log)) for log in logs]
     imported: list[str] = []
     for log, activities in parsed:
-        runs = [activity_rows(activity, log) for activity in activities]
+        # a Tool that ran twice in one process logs its first activity again: the last record of a UUID wins
+        latest = {activity["activity_uuid"]: activity for activity in activities}
+        runs = [activity_rows(activity, log) for activity in latest.values()]
         write_rows(database, runs)
         imported += [run_id for run_id, _ in runs]
     return imported
