@@ -206,3 +206,18 @@ def test_export_format_ctapipe_is_read_back_as_a_ctapipe_log(chain: Path) -> Non
     assert activity["start"]["time_utc"] < activity["stop"]["time_utc"]
     assert isinstance(activity["config"], dict)  # the recorded calls' parameters (none matched here)
     metadata.Activity.from_provenance({**activity, "system": {**activity["system"], "ctapipe_version": "none"}})
+
+
+def test_the_readme_commands_run(chain: Path) -> None:
+    from readme_blocks import commands, run
+
+    lines = commands("Upstream: ctapipe's provenance")
+    assert len(lines) == 4
+    outputs = []
+    for line in lines:
+        result = run(line, chain)
+        assert result.returncode == 0, (line, result.stderr)
+        outputs.append(result.stdout)
+    assert "matched by the activity UUID" in outputs[1] and "calibration.txt" in outputs[1]
+    assert "make-dl3" in outputs[2]
+    assert read_ctapipe_log(chain / "analysis.provenance.log")[0]["activity_name"] == "analysis.py"

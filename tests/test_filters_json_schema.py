@@ -66,3 +66,16 @@ def test_both_spellings_and_one_string_for_a_list_are_accepted(validator: jsonsc
     assert validator.is_valid(data)
     data["entities"]["Events"]["contentTyp"] = "x"
     assert not validator.is_valid(data)
+
+
+@pytest.mark.slow  # `filters check` imports the gammapy modules the filter names
+def test_the_readme_commands_run(tmp_path: Path) -> None:
+    from readme_blocks import commands, run
+
+    (tmp_path / "my_filter.yaml").write_text((REPO / "filters" / "gammapy.yaml").read_text())
+    lines = commands("Filter files in editors")
+    assert len(lines) == 2
+    for line in lines:
+        result = run(line, tmp_path)
+        assert result.returncode == 0, (line, result.stderr)
+    jsonschema.Draft202012Validator.check_schema(json.loads((tmp_path / "autoprov-filter.schema.json").read_text()))
