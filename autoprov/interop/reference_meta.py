@@ -11,6 +11,7 @@ The readers (astropy, PyTables or h5py) are imported only here and only when pre
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,24 @@ _FITS_MAGIC, _GZIP_MAGIC, _HDF5_MAGIC = b"SIMPLE", b"\x1f\x8b", b"\x89HDF"
 
 
 def activity_id(path: Path) -> str | None:
-    """The activity UUID the file at ``path`` carries, or None (none, unreadable, no reader installed)."""
+    """The activity UUID the file at ``path`` carries, or None (none, unreadable, no reader installed).
+
+    Remembered per (path, size, mtime): a log's activities often share inputs (one calibration file
+    read by every run), and opening a FITS file with astropy costs ~10 ms.
+    """
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return _cached(str(path), info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _cached(path: str, size: int, mtime: int) -> str | None:
+    return _read(Path(path))
+
+
+def _read(path: Path) -> str | None:
     try:
         with open(path, "rb") as handle:
             magic = handle.read(8)
@@ -40,10 +58,12 @@ def _find(keys: dict[str, Any]) -> str | None:
 
 
 def _fits_header(path: Path) -> dict[str, Any]:
+    """Only the activity keys' values: parsing every card of a header costs more than opening the file."""
     from astropy.io import fits
 
     with fits.open(path, lazy_load_hdus=True) as hdus:
-        return dict(hdus[0].header)
+        header = hdus[0].header
+        return {key: header[key] for key in header.keys() if "ACTIVITY" in key.upper()}
 
 
 def _hdf5_attributes(path: Path) -> dict[str, Any]:
