@@ -221,3 +221,24 @@ def test_the_readme_commands_run(chain: Path) -> None:
     assert "matched by the activity UUID" in outputs[1] and "calibration.txt" in outputs[1]
     assert "make-dl3" in outputs[2]
     assert read_ctapipe_log(chain / "analysis.provenance.log")[0]["activity_name"] == "analysis.py"
+
+
+def test_an_hdf5_product_is_matched_by_the_uuid_in_its_root_attributes(chain: Path, tmp_path: Path) -> None:
+    """ctapipe's HDF5 products carry ``CTA ACTIVITY ID`` on the root node (``ctapipe.io.metadata.write_to_hdf5``)."""
+    import tables
+
+    record = read_log(chain / "make-dl3.provenance.log")[0]
+    product = tmp_path / "dl2.h5"
+    reference = metadata.Reference(contact=metadata.Contact(name="test"), product=metadata.Product(),
+                                   process=metadata.Process(), activity=metadata.Activity.from_provenance(record),
+                                   instrument=metadata.Instrument())
+    with tables.open_file(product, "w") as h5file:
+        metadata.write_to_hdf5(reference.to_dict(), h5file)
+    os.utime(product, (1_000_000_000, 1_000_000_000))  # older than the activity: only the UUID can tie it
+    other = {**record, "activity_uuid": "5b0c3ad4-6f57-4c4e-9a52-2b7d0f3c9e11"}
+    for activity, expected in ((record, "activity-uuid"), (other, None)):
+        _, rows = activity_rows({**activity, "output": [{"url": str(product), "role": "DL2", "reference_meta": None}]},
+                                chain / "make-dl3.provenance.log")
+        [entity] = [row for row in rows["entity"] if row["location"] == str(product)]
+        assert json.loads(entity["annotation"])["ctapipe_match"] == expected
+    assert "carries activity" in json.loads(entity["annotation"])["reason"]
