@@ -104,7 +104,8 @@ def _unproduced(lineage: Any) -> list[str]:
 
 
 MATCHES = {"activity-uuid": "by the activity UUID in the file's metadata",
-           "path-and-time": "by path and time (the file has no activity UUID; it was last modified before the activity ended)"}
+           "path-and-time": "by path and time (the file has no activity UUID; it was last modified before the activity ended)",
+           "path-only": "by path only: the file was gone when the log was imported, its content is not verified"}
 
 
 def _generation(generation: Any, indent: str) -> list[str]:

@@ -17,7 +17,8 @@ joined on across runs) only when its current content can be tied to the activity
 
 otherwise (gone, rewritten since, or carrying another activity's UUID) the file is recorded by path
 with no digest and ``verifiable: false`` and the reason, so no chain is joined through a content
-the activity never saw.  How each file was matched is kept in the entity's ``annotation``
+the activity never saw.  A file that was gone (``gone: true``: deleted scratch space, nothing to
+contradict the log) is still reached by ``lineage`` through its path, reported as ``path-only``.  How each file was matched is kept in the entity's ``annotation``
 (``ctapipe_match``), which ``lineage`` reports.  Importing replaces a run's rows (idempotent).
 """
 
@@ -153,9 +154,11 @@ def _file_entity(run_id: str, direction: str, number: int, item: dict[str, Any],
     path = file_path(item["url"], log)
     how, reason, hexdigest, size, mtime = match(direction, item, path, start, stop, run_id.removeprefix("urn:uuid:"))
     identifier = f"file:{ALGORITHM}_{hexdigest}" if hexdigest else f"{run_id}#{direction}.{number}"
-    annotation = {"ctapipe_match": how, "verifiable": how is not None}
+    annotation: dict[str, Any] = {"ctapipe_match": how, "verifiable": how is not None}
     if reason:
         annotation["reason"] = reason
+    if mtime is None:  # gone: lineage may still join it by path alone, and says so
+        annotation["gone"] = True
     files.setdefault(identifier, _entity(
         identifier, "file", path.name, str(path), f"{ALGORITHM}:{hexdigest}" if hexdigest else None, size=size,
         mtime=None if mtime is None else datetime.fromtimestamp(mtime / 1e9, timezone.utc).replace(tzinfo=None),
