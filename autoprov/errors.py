@@ -55,3 +55,10 @@ class IndexDatabaseError(AutoprovError):
     """
 
     code = "AP006"
+
+
+class ForeignLogError(AutoprovError):
+    """Another program's provenance log that cannot be imported (``autoprov import ctapipe``): not
+    JSON, or JSON that is not a list of ctapipe activities; the message names the file, line and column."""
+
+    code = "AP007"

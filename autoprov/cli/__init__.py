@@ -35,6 +35,7 @@ COMMANDS = {
     "lineage": ("lineage", "lineage_command"),
     "rm": ("rm", "rm_command"),
     "gc": ("gc", "gc_command"),
+    "import": ("interop", "import_command"),
 }
 SUBCOMMANDS = tuple(COMMANDS)
 

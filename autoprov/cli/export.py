@@ -52,7 +52,7 @@ def _forget_old_failure(log: Path) -> None:
 def export_command(argv: list[str]) -> int:
     """``autoprov export RUN --format json|provn|xml|ttl|html [-o FILE|-]``: rebuild a document from the log."""
     parser = store_parser("autoprov export", run=True)
-    parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)}, rocrate (with --all: a comma list of the first)")
+    parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)}, rocrate, or ctapipe (its provenance-log format; default output: stdout) (with --all: a comma list of the first)")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="output file, - for stdout (default: the run folder)")
     parser.add_argument("--all", action="store_true", help="write every document and graph into the run folder")
     parser.add_argument("--graph", default=None, metavar="FMT", help="with --all: svg,png,pdf or none")
@@ -78,6 +78,11 @@ def export_command(argv: list[str]) -> int:
     options.format = options.format or "json"
     if options.format == "rocrate":
         return _rocrate(run_dir, model, options.output)
+    if options.format == "ctapipe":  # ctapipe's provenance-log format (issue 22), not a PROV document
+        from ..export.ctapipe_log import ctapipe_log
+
+        _deliver(ctapipe_log(model) + "\n", options.output or "-")
+        return 0
     if options.format not in FORMATS:
         raise UsageError(f"unknown --format {options.format!r}; choose from {', '.join(FORMATS)}, rocrate")
     from ..export.renderers import RENDERERS

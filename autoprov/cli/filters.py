@@ -1,4 +1,4 @@
-"""``autoprov filters check|explain``: validate filters and say why a function is (not) an activity."""
+"""``autoprov filters check|explain|schema``: validate filters, say why a function is (not) an activity, print the JSON Schema."""
 
 from __future__ import annotations
 
@@ -27,7 +27,13 @@ def main(argv: list[str]) -> int:
     explain.add_argument("function", metavar="MODULE.QUALNAME", help="e.g. gammapy.makers.MapDatasetMaker.run")
     explain.add_argument("--filter", action="append", default=[], metavar="NAME|FILE", help="filters to use (default: as for a run)")
     explain.add_argument("--match", action="append", default=[], metavar="MODULE:QUALNAME", help="also select functions matching this glob, as for a run")
+    commands.add_parser("schema", help="print the JSON Schema (draft 2020-12) of filter files, for editors and CI")
     options = parser.parse_args(argv)
+    if options.command == "schema":
+        from ..filtering.json_schema import schema_text
+
+        print(schema_text(), end="")
+        return 0
     if options.command == "check":
         return check_command(options.filters, imports=not options.no_import)
     return explain_command(options.function, options.filter, options.match)

@@ -141,7 +141,7 @@ def read_notes(run_dir: Path) -> dict[str, list[str]]:
             data: Any = json.loads(handle.read(1 << 20))
         if isinstance(data, dict):
             notes = {str(k): [str(n) for n in v] for k, v in data.items() if isinstance(v, list)}
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no notes; or not a run folder (an imported ctapipe log)
         pass
     except (OSError, ValueError) as error:
         notes = {"notes": [f"{folder.notes.name} unreadable ({type(error).__name__})"]}

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ENTITY_KINDS = ("PythonObject", "File", "FileCollection", "Collection")
 Kind = Literal["PythonObject", "File", "FileCollection", "Collection"]
 Scalar = str | int | float | bool | None
+OneOrMany = str | list[str] | None  # what a list key accepts (one string is a list of one): the JSON Schema says so
 
 
 def _as_list(value: Any) -> Any:
@@ -51,7 +52,7 @@ class EntityDescription(Strict):
     types: list[str] | None = None  # module:qualname globs of the classes it describes (and their subclasses)
     state: list[str] | None = None  # dotted attribute paths: the object's state (a change makes a new version)
 
-    _lists = field_validator("types", "state", mode="before")(_as_list)
+    _lists = field_validator("types", "state", mode="before", json_schema_input_type=OneOrMany)(_as_list)
 
 
 class ParameterSpec(Strict):
@@ -100,7 +101,7 @@ class Activity(Strict):
     used: list[EntitySpec] = []
     generated: list[EntitySpec] = []
 
-    _lists = field_validator("function", "methods", "modules", mode="before")(_as_list)
+    _lists = field_validator("function", "methods", "modules", mode="before", json_schema_input_type=OneOrMany)(_as_list)
 
 
 class Defaults(Strict):
@@ -117,4 +118,4 @@ class FilterFile(Strict):
     activities: list[Activity] = []
     exclude: list[str] = []
 
-    _lists = field_validator("exclude", mode="before")(_as_list)
+    _lists = field_validator("exclude", mode="before", json_schema_input_type=OneOrMany)(_as_list)

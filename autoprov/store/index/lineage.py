@@ -17,6 +17,7 @@ and is reported with the run that wrote the path last.  A content met twice is e
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,7 @@ class Generation:
     also: list[str] = field(default_factory=list)  # other runs that generated the very same content
     inputs: list[FileNode] = field(default_factory=list)
     repeated: bool = False  # this call's inputs were traced for another of its outputs above
+    matched: str | None = None  # an imported ctapipe run: "activity-uuid", "path-and-time" or "path-only" (autoprov.interop)
 
 
 @dataclass
@@ -185,20 +187,22 @@ class _Tracer:
 
     def node(self, path: str, digests: list[str], role: str | None, used_by: str | None, depth: int) -> FileNode:
         node = FileNode(path, digests[0] if digests else None, role, used_by)
-        generations = self.generations(digests)
+        generations = self.generations(digests) or self.imported_by_path(path)
         if not generations:
             node.changed_after = self.last_writer(path, node.digest)
             return node
         chosen = generations[0]
-        node.digest = chosen.digest
-        if chosen.digest in self.expanded or depth >= MAX_DEPTH:
+        node.digest = chosen.digest or node.digest
+        key = chosen.digest or chosen.entity_id  # an imported output known by path only has no digest
+        if key in self.expanded or depth >= MAX_DEPTH:
             node.seen = True
             return node
-        self.expanded.add(chosen.digest)
+        self.expanded.add(key)
         generation = Generation(
             chosen.run_id, chosen.program, chosen.status, chosen.activity_id,
             "run" if chosen.seq == 0 else chosen.name, chosen.role, chosen.time,
             also=sorted({row.run_id for row in generations if row.run_id != chosen.run_id}),
+            matched=_imported_match(chosen.annotation),
         )
         node.generation = generation
         if (chosen.run_id, chosen.activity_id) in self.calls:
@@ -215,7 +219,7 @@ class _Tracer:
         """Every (run, activity) that generated one of these contents: newest first, outermost call first."""
         entity, generated, activity, run = schema.entity.c, schema.wasgeneratedby.c, schema.activity.c, schema.run.c
         query = (
-            select(entity.run_id, entity.id.label("entity_id"), entity.digest, generated.activity_id, generated.role,
+            select(entity.run_id, entity.id.label("entity_id"), entity.digest, entity.annotation, generated.activity_id, generated.role,
                    generated.time, activity.name, activity.seq, run.program, run.status, run.start_time)
             .join(schema.wasgeneratedby, and_(generated.run_id == entity.run_id, generated.entity_id == entity.id))
             .join(schema.activity, and_(activity.run_id == generated.run_id, activity.id == generated.activity_id))
@@ -229,6 +233,21 @@ class _Tracer:
             if best is None or (row.seq == 0, row.seq) < (best.seq == 0, best.seq):
                 latest[row.run_id] = row  # within a run: the outermost recorded call, the script last
         return sorted(latest.values(), key=lambda row: (row.start_time or datetime.min, row.run_id), reverse=True)
+
+    def imported_by_path(self, path: str) -> list[Any]:
+        """An imported ctapipe output at this path whose file was gone when its log was imported (so it
+        has no digest): the last one, matched by path alone, which the answer says (autoprov.interop)."""
+        entity, generated, activity, run = schema.entity.c, schema.wasgeneratedby.c, schema.activity.c, schema.run.c
+        query = (
+            select(entity.run_id, entity.id.label("entity_id"), entity.digest, entity.annotation, generated.activity_id, generated.role,
+                   generated.time, activity.name, activity.seq, run.program, run.status, run.start_time)
+            .join(schema.wasgeneratedby, and_(generated.run_id == entity.run_id, generated.entity_id == entity.id))
+            .join(schema.activity, and_(activity.run_id == generated.run_id, activity.id == generated.activity_id))
+            .join(schema.run, run.run_id == entity.run_id)
+            .where(entity.location == path, entity.kind == "file", entity.digest.is_(None), entity.annotation.like('%"gone": true%'))
+            .order_by(generated.time.desc()).limit(1)
+        )
+        return self.connection.execute(query).all()
 
     def inputs(self, generation: Any) -> list[Input]:
         """The files this content came from: linked in its run's record, else read by the run before."""
@@ -282,6 +301,17 @@ class _Tracer:
             .where(entity.digest.in_(digests), entity.kind == "file").order_by(entity.run_id)
         )
         return [row.run_id for row in self.connection.execute(query)]
+
+
+def _imported_match(annotation: str | None) -> str | None:
+    """How an imported run's output was tied to the file's content (None for autoprov's own runs)."""
+    if not annotation or "ctapipe_match" not in annotation:
+        return None
+    try:
+        values = json.loads(annotation)
+        return "path-only" if values.get("gone") else values.get("ctapipe_match")
+    except (ValueError, AttributeError):
+        return None
 
 
 def lineage_dot(lineage: Lineage) -> str:

@@ -81,6 +81,12 @@ def index_runs(
     return done
 
 
+def write_rows(database: Database, runs: list[tuple[str, dict]]) -> None:
+    """Replace the rows of runs built elsewhere than from a run folder (another program's log, e.g.
+    ctapipe's: :mod:`autoprov.interop`), in one transaction, as indexing a folder does."""
+    _write(database, runs)
+
+
 def _write(database: Database, chunk: list[tuple[str, dict]]) -> None:
     run_ids = [run_id for run_id, _ in chunk]
     with database.write(lock=run_ids) as connection:
