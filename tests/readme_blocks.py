@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +13,16 @@ README = REPO / "README.md"
 
 
 def commands(heading: str) -> list[str]:
-    """The lines of the ```bash blocks under the README's ``## <heading>``."""
+    """The commands of the ```bash blocks under the README's ``## <heading>``, as the docs tests read them (Sybil)."""
+    from docs_examples import commands_of, evaluate_bash, parse
+
     text = README.read_text()
-    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return [line for block in re.findall(r"```bash\n(.*?)```", section, re.S) for line in block.splitlines() if line.strip()]
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    end = len(text) if end < 0 else end
+    return [command for example in parse(README)
+            if start <= example.region.start < end and example.region.evaluator is evaluate_bash
+            for command in commands_of(example.parsed)]
 
 
 def run(line: str, cwd: Path) -> subprocess.CompletedProcess:
