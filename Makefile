@@ -9,7 +9,7 @@ export GAMMAPY_DATA
 PY := $(VENV)/bin/python
 # The extras the main (3.12) venv gets; the fallback interpreters' venvs get FALLBACK_EXTRAS only, so
 # heavy optional integrations are installed and tested once.
-EXTRAS ?= gammapy,test
+EXTRAS ?= gammapy,test,serve
 FALLBACK_EXTRAS := gammapy,test
 
 .PHONY: test test-one test-fallback test-fast demo bench bench-smoke bench-index bench-sessions venv clean

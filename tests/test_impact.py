@@ -19,8 +19,8 @@ from test_index import autoprov, run_ids, step
 def branched(tmp_path_factory) -> tuple[Path, list[str]]:
     cwd = tmp_path_factory.mktemp("impact")
     (cwd / "raw.txt").write_text("1\n")
-    for source, target in (("raw.txt", "a.txt"), ("a.txt", "b.txt"), ("b.txt", "c.txt"), ("a.txt", "d.txt")):
-        done = step(cwd, source, target)
+    for source, target, scale in (("raw.txt", "a.txt", "2"), ("a.txt", "b.txt", "2"), ("b.txt", "c.txt", "2"), ("a.txt", "d.txt", "3")):
+        done = step(cwd, source, target, "--scale", scale)  # d.txt's content differs from b.txt's
         assert done.returncode == 0, done.stderr
     return cwd, run_ids(cwd / ".prov")
 

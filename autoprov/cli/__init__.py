@@ -34,6 +34,7 @@ COMMANDS = {
     "diff": ("diff", "diff_command"),
     "lineage": ("lineage", "lineage_command"),
     "impact": ("impact", "impact_command"),
+    "serve": ("serve", "serve_command"),
     "rm": ("rm", "rm_command"),
     "gc": ("gc", "gc_command"),
 }
