@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EXTRAS ?= gammapy,test,serve
 FALLBACK_EXTRAS := gammapy,test
 
-.PHONY: test test-one test-fallback test-fast demo bench bench-smoke bench-index bench-sessions venv clean
+.PHONY: test test-one test-fallback test-fast demo bench bench-smoke bench-index bench-serve bench-sessions venv clean
 
 $(PY): pyproject.toml
 	@interp=$$(bash tools/find-python.sh $(PYTHON_MIN) $(PYTHON_EXACT)) || exit 1; \
@@ -64,6 +64,9 @@ bench-smoke: $(PY) $(NATIVE)
 # The run index: 10,000 synthetic runs on SQLite, then list/diff/lineage timings and crab_1d indexing.
 bench-index: $(PY)
 	$(PY) benchmarks/index_bench.py
+# autoprov serve under load: 16 clients asking a 50-run lineage, on SQLite and a throwaway PostgreSQL.
+bench-serve: $(PY)
+	$(PY) benchmarks/serve_load.py --start-postgres
 # Child processes and notebooks (issue 14): a 4-worker pool analysis beside the serial one, and cells.
 bench-sessions: $(PY)
 	$(PY) benchmarks/sessions.py

@@ -199,3 +199,68 @@ def test_the_same_answers_from_postgresql_and_no_password_shown(store, postgres_
     with pytest.raises(Exception) as failure:
         Index(postgres_url.replace(ROLE_PASSWORD, "wrong-" + ROLE_PASSWORD))
     assert "wrong-" + ROLE_PASSWORD not in str(failure.value) and "[AP006]" in f"{failure.value} [{failure.value.code}]"
+
+
+def test_concurrent_clients_get_the_50_run_lineage_without_error(tmp_path: Path) -> None:
+    """The load benchmark (``make bench-serve``), bounded: 16 clients, 2 requests each, one real server."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from serve_load import load, make_store, serve
+
+    from autoprov.store.index.api import Store
+
+    identifier = make_store(tmp_path / ".prov", 0)
+    Store(tmp_path / ".prov").index()
+    process, url = serve(str(tmp_path / ".prov"), tmp_path)
+    try:
+        result = load(url, identifier, clients=16, requests=2, seconds=600)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert (result["requests"], result["errors"]) == (32, 0), result["first_errors"]
+
+
+def test_in_chromium_a_click_from_a_run_to_a_file_to_its_lineage(store, tmp_path: Path) -> None:
+    """Debian's Chromium through Playwright: every page loads with no console error and no request
+    leaving loopback; runs -> a run -> one of its files -> the lineage both ways, drawn."""
+    import shutil
+    from urllib.parse import urlsplit
+
+    from browser import CHROMIUM, FLAGS
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+    cwd, (first, second, third, fourth) = store
+    server = subprocess.Popen([sys.executable, "-m", "autoprov", "serve", "--port", "0"], cwd=cwd, stderr=subprocess.PIPE,
+                              text=True, env=environment())
+    problems: list[str] = []
+    try:
+        url = server.stderr.readline().split(" on ")[1].split()[0]
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
+                                                                    headless=True, args=FLAGS)
+            try:
+                page = context.new_page()
+                page.on("console", lambda message: message.type == "error" and problems.append(f"console error: {message.text}"))
+                page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+                page.on("request", lambda request: urlsplit(request.url).hostname != "127.0.0.1"
+                        and problems.append(f"request off loopback: {request.url}"))
+                page.goto(url)
+                page.click(f'a[href="/runs/{second}"]')
+                page.wait_for_url(f"**/runs/{second}")
+                page.click("h2:has-text('Outputs') + table a")  # b.txt
+                page.wait_for_url("**/files?**")
+                assert "b.txt" in page.locator("h1").inner_text()
+                page.wait_for_selector(".drawing > svg >> nth=1", timeout=60_000)  # both drawings fetched and shown
+                back, forward = (page.locator(".drawing").nth(n).inner_text() for n in (0, 1))
+                assert "__main__.save" in back and "raw.txt" in back and "c.txt" in forward
+                page.click("text=steps as a list >> nth=0")
+                page.click(f'a[href="/runs/{first}"]')
+                page.wait_for_url(f"**/runs/{first}")
+                page.click("text=HTML report")
+                page.wait_for_load_state("load")
+            finally:
+                context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert not problems, problems

@@ -26,7 +26,12 @@ def serve_command(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=8470, help="port (default 8470; 0 picks a free one)")
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV), help=f"required by every request (or ${TOKEN_ENV}); "
                         "needed when --host is not loopback")
+    parser.add_argument("--max-depth", type=int, default=200, metavar="N", help="processing steps one query follows (default 200)")
+    parser.add_argument("--max-nodes", type=int, default=5000, metavar="N", help="files and steps in one answer (default 5000)")
+    parser.add_argument("--max-seconds", type=float, default=60.0, metavar="S", help="time one query may take (default 60)")
     options = parser.parse_args(argv)
+    if min(options.max_depth, options.max_nodes, options.max_seconds) <= 0:
+        raise UsageError("--max-depth, --max-nodes and --max-seconds must be above 0")
     if not loopback(options.host) and not options.token:
         raise UsageError(f"--host {options.host} is not a loopback address: anyone who can reach it could read the index; "
                          f"give --token (or ${TOKEN_ENV}), or bind 127.0.0.1")
@@ -34,10 +39,10 @@ def serve_command(argv: list[str]) -> int:
         import uvicorn
 
         from ..serve.app import create_app
-        from ..serve.access import Index
+        from ..serve.access import Bounds, Index
     except ImportError as error:
         raise UsageError(f"autoprov serve needs {error.name}: pip install 'autoprov[serve]'") from None
-    index = Index(options.store)
+    index = Index(options.store, Bounds(options.max_depth, options.max_nodes, options.max_seconds))
     listener = _bind(options.host, options.port)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

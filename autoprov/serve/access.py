@@ -39,7 +39,7 @@ class Bounds:
 
     depth: int = 200  # processing steps followed (lineage's own bound)
     nodes: int = 5000  # files and activities in one answer
-    seconds: float = 20.0
+    seconds: float = 60.0
 
 
 class Index:

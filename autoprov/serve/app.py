@@ -34,6 +34,8 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#24476b"/>'
+        '<path d="M4 12V4h5a3 3 0 0 1 0 6H4" stroke="#fff" stroke-width="2" fill="none"/></svg>')
 STATUS = {provsap.BadRequest: 400, UsageError: 400, provsap.NotFound: 404, StoreError: 404, IndexDatabaseError: 503, QueryTimeout: 503}
 
 
@@ -133,8 +135,11 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
         digests, recorded = value
         return digests[0], request.query_params.get("path") or recorded
 
+    def icon(request: Request) -> Response:  # browsers ask for it on every page, the served reports' too
+        return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
     routes = [
-        Route("/", runs), Route("/runs/{run_id}", run), Route("/runs/{run_id}/report", report), Route("/files", file),
+        Route("/favicon.ico", icon), Route("/", runs), Route("/runs/{run_id}", run), Route("/runs/{run_id}/report", report), Route("/files", file),
         Route("/steps", steps), Route("/diff", diff), Route("/provsap", provsap_endpoint),
     ]
     app = Starlette(routes=routes, exception_handlers={Exception: _failure(index), 404: _not_found(index)})

@@ -18,8 +18,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#24476b;color:#fff;padding:.6em 1.2em}header a{color:#fff;text-decoration:none;margin-right:1.2em}
 main{padding:1em 1.4em}table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#eef2f6}code{font-size:12px}.bad{color:#a00}.note{color:#555}form{margin:.6em 0 1em}
-input{margin-right:.6em}.graph{background:#fff;border:1px solid #ddd;padding:.5em;margin:.5em 0 1.5em;overflow:auto}
-.graph svg{max-width:100%;height:auto}
+input{margin-right:.6em}.drawing{background:#fff;border:1px solid #ddd;padding:.5em;margin:.5em 0 1.5em;overflow:auto}
+.drawing svg{max-width:100%;height:auto}
 """
 
 # Fetch each drawing named by data-src; while it is on its way, show how long it has been going.
@@ -99,7 +99,7 @@ def file_page(path: str, digest: str, store: str) -> str:
         source = "/provsap?" + urlencode({"ID": digest, "DEPTH": "ALL", "DIRECTION": direction, "RESPONSEFORMAT": "PROV-SVG"})
         return (f"<h2>{escape(title)}</h2><p>{link('/provsap', 'as PROV-JSON', ID=digest, DEPTH='ALL', DIRECTION=direction)} · "
                 f"{link('/steps', 'steps as a list', digest=digest, direction=direction, path=path)}</p>"
-                f'<div class="graph" data-src="{escape(source)}"><span class="progress">tracing...</span></div>')
+                f'<div class="drawing" data-src="{escape(source)}"><span class="progress">tracing...</span></div>')
     body = (f"<p><code>{escape(digest)}</code></p>"
             + drawing("BACK", "Lineage: where this content came from")
             + drawing("FORWARD", "Impact: what was made from it"))
