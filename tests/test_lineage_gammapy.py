@@ -154,3 +154,37 @@ def test_diff_of_two_crab_1d_runs_with_another_energy_binning(tmp_path: Path) ->
     assert {"datasets.yaml", "flux_points.fits", "pha_obs23523.fits"} <= changed
     same = autoprov(tmp_path, "diff", "--store", ".prov", first, first)
     assert same.returncode == 0 and same.stdout.splitlines()[-1] == "no differences"
+
+
+def test_the_readme_impact_and_serve_commands_run_verbatim(chain) -> None:
+    """README "What an input affected, and a provenance service", on this chain as the demo's
+    (``demo_chain`` is the chain's output folder): ``autoprov impact``, ``autoprov serve``, and the
+    two ProvSAP requests, back from the plot and forward from a DL3 file."""
+    import os
+    import re
+
+    import prov
+
+    cwd, (reduce_run, fit_run, plot_run) = chain
+    (cwd / "demo_chain").symlink_to(cwd / "out")
+    section = (REPO / "README.md").read_text().split("## What an input affected")[1].split("\n## ")[0]
+    first, second = re.findall(r"```bash\n(.*?)```", section, re.S)
+    impact_line, serve_line = first.strip().splitlines()
+    env = environment({"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+    impact = subprocess.run(["bash", "-c", impact_line], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+    assert impact.returncode == 0 and "crab_sed.png" in impact.stdout, impact.stderr
+    server = subprocess.Popen(["bash", "-c", serve_line], cwd=cwd, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert "http://127.0.0.1:8470/" in server.stderr.readline()  # listening
+        done = subprocess.run(["bash", "-e", "-c", second], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    lineage = prov.read(cwd / "sed-lineage.json", format="json")
+    locations = {str(next(iter(e.get_attribute("prov:location")))) for e in lineage.get_records(prov.model.ProvEntity) if e.get_attribute("prov:location")}
+    assert {str(path) for path in DL3} <= locations and str(cwd / "out" / "crab_flux_points.fits") in locations
+    runs = {str(a.identifier.namespace.uri) for a in lineage.get_records(prov.model.ProvActivity)}
+    assert runs == {f"urn:autoprov:run:{run}#" for run in (reduce_run, fit_run, plot_run)}
+    drawing = (cwd / "dl3-impact.svg").read_text()
+    assert drawing.lstrip().startswith(("<?xml", "<svg")) and "crab_sed.png" in drawing and f"run {plot_run}" in drawing
