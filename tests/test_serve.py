@@ -98,6 +98,8 @@ def test_provsap_answers_back_and_forward_in_every_format(store) -> None:
     small = client(str(cwd / ".prov"), bounds=Bounds(nodes=3))
     cut = small.get("/provsap", params={"ID": str(cwd / "raw.txt"), "DEPTH": "ALL", "DIRECTION": "FORWARD"})
     assert cut.status_code == 200 and cut.headers["X-ProvSAP-Bound"] == "size: 3 nodes"
+    late = client(str(cwd / ".prov"), bounds=Bounds(seconds=1e-9)).get("/provsap", params={"ID": str(cwd / "c.txt"), "DEPTH": "ALL"})
+    assert late.status_code == 503 and "time bound of 1e-09 s" in late.text and "Traceback" not in late.text
 
 
 @pytest.mark.parametrize(("params", "status", "reason"), [

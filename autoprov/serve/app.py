@@ -26,6 +26,7 @@ from . import documents, pages, provsap
 from .access import Index, QueryTimeout
 
 COOKIE = "autoprov_token"
+PAGE_RUNS = 500  # runs one page lists (the newest); the filters narrow a larger index
 HEADERS = {
     # The pages load nothing from anywhere else; the run reports have inline scripts and styles.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -57,16 +58,20 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
                 params=[filters["param"]] if "param" in filters else None,
                 used=[Path(filters["used"])] if "used" in filters else None,
                 generated=[Path(filters["generated"])] if "generated" in filters else None)
-        return HTMLResponse(pages.runs_page(found, filters, index.display()))
+        return HTMLResponse(pages.runs_page(found[-PAGE_RUNS:], len(found), filters, index.display()))
 
     def run(request: Request) -> Response:
-        from ..store.index.query import find_runs, resolve_run
+        from sqlalchemy import select
+
+        from ..store.index import schema
+        from ..store.index.query import resolve_run, run_info
 
         with index.read() as connection:
             info = resolve_run(connection, request.path_params["run_id"], "run")
             inputs = provsap.files_of(connection, info.run_id, "run:session", "BACK")
             outputs = provsap.files_of(connection, info.run_id, "run:session", "FORWARD")
-            others = find_runs(connection)[-200:]
+            newest = select(schema.run).order_by(schema.run.c.start_time.desc()).limit(PAGE_RUNS)
+            others = [run_info(row) for row in connection.execute(newest)]
         return HTMLResponse(pages.run_page(info, inputs, outputs, others, _report(info) is not None, index.display()))
 
     def report(request: Request) -> Response:

@@ -55,7 +55,7 @@ def _when(moment: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
 
 
-def runs_page(runs: list[Any], filters: dict[str, str], store: str) -> str:
+def runs_page(runs: list[Any], total: int, filters: dict[str, str], store: str) -> str:
     fields = [("status", "completed,failed"), ("since", "7d"), ("until", "2026-12-01"), ("script", "crab_1d.py"),
               ("param", "NAME=VALUE"), ("used", "/path/of/a/file"), ("generated", "/path/of/a/file")]
     form = "".join(f'<label>{name} <input name="{name}" value="{escape(filters.get(name, ""))}" placeholder="{escape(hint)}" size="14"></label>'
@@ -66,7 +66,8 @@ def runs_page(runs: list[Any], filters: dict[str, str], store: str) -> str:
         for run in runs)
     table = (f"<table><tr><th>run</th><th>status</th><th>program</th><th>started (UTC)</th><th>activities</th><th>where</th></tr>{rows}</table>"
              if runs else '<p class="note">no run matches</p>')
-    return page("Runs", f'<form method="get">{form}<button>filter</button></form><p>{len(runs)} run(s)</p>{table}', store)
+    count = f"{total} run(s)" if total == len(runs) else f'{total} runs: <span class="bad">the newest {len(runs)} shown</span>, filter to see others'
+    return page("Runs", f'<form method="get">{form}<button>filter</button></form><p>{count}</p>{table}', store)
 
 
 def run_page(run: Any, inputs: list[tuple[str, str]], outputs: list[tuple[str, str]], others: list[Any], report: bool, store: str) -> str:
