@@ -20,7 +20,8 @@ from conftest import GAMMAPY_DATA, REPO, environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.gammapy]
 CHAIN = REPO / "examples" / "chain"
-DL3 = sorted((GAMMAPY_DATA / "hess-dl3-dr1" / "data").glob("hess_dl3_dr1_obs_id_0235*.fits.gz"))
+# the four observations examples/chain/reduce.py reduces (the data holds a fifth 0235xx run it does not use)
+DL3 = [GAMMAPY_DATA / "hess-dl3-dr1" / "data" / f"hess_dl3_dr1_obs_id_{obs_id:06d}.fits.gz" for obs_id in (23523, 23526, 23559, 23592)]
 FAST_EXPORT = ["--export", "sync", "--format", "json", "--graph", "none", "--quiet"]
 
 
@@ -187,4 +188,5 @@ def test_the_readme_impact_and_serve_commands_run_verbatim(chain) -> None:
     runs = {str(a.identifier.namespace.uri) for a in lineage.get_records(prov.model.ProvActivity)}
     assert runs == {f"urn:autoprov:run:{run}#" for run in (reduce_run, fit_run, plot_run)}
     drawing = (cwd / "dl3-impact.svg").read_text()
-    assert drawing.lstrip().startswith(("<?xml", "<svg")) and "crab_sed.png" in drawing and f"run {plot_run}" in drawing
+    assert drawing.lstrip().startswith(("<?xml", "<svg")) and "crab_sed.png" in drawing
+    assert f"run {plot_run}".replace("-", "&#45;") in drawing  # the plot's run, as Graphviz writes a hyphen
