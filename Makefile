@@ -9,10 +9,10 @@ export GAMMAPY_DATA
 PY := $(VENV)/bin/python
 # The extras the main (3.12) venv gets; the fallback interpreters' venvs get FALLBACK_EXTRAS only, so
 # heavy optional integrations are installed and tested once.
-EXTRAS ?= gammapy,test,rocrate,chain
+EXTRAS ?= gammapy,test,rocrate,chain,serve
 FALLBACK_EXTRAS := gammapy,test
 
-.PHONY: test test-one test-fallback test-fast demo bench bench-smoke bench-index bench-sessions venv clean
+.PHONY: test test-one test-fallback test-fast demo bench bench-smoke bench-index bench-serve bench-sessions venv clean
 
 $(PY): pyproject.toml
 	@interp=$$(bash tools/find-python.sh $(PYTHON_MIN) $(PYTHON_EXACT)) || exit 1; \
@@ -64,6 +64,9 @@ bench-smoke: $(PY) $(NATIVE)
 # The run index: 10,000 synthetic runs on SQLite, then list/diff/lineage timings and crab_1d indexing.
 bench-index: $(PY)
 	$(PY) benchmarks/index_bench.py
+# autoprov serve under load: 16 clients asking a 50-run lineage, on SQLite and a throwaway PostgreSQL.
+bench-serve: $(PY)
+	$(PY) benchmarks/serve_load.py --start-postgres
 # Child processes and notebooks (issue 14): a 4-worker pool analysis beside the serial one, and cells.
 bench-sessions: $(PY)
 	$(PY) benchmarks/sessions.py

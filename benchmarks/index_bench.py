@@ -9,7 +9,8 @@
 3. Each query is timed through the Python API (what ``autoprov list/diff/lineage`` run after their
    start-up), median of 5, including the catch-up scan of the 10,000 folders every query makes:
    ``list`` with a parameter filter, with a status filter, and with ``--used FILE``; ``diff`` of the
-   two 1,000-activity runs; ``lineage`` of the last file of the 50-run chain.  The same commands
+   two 1,000-activity runs; ``lineage`` of the last file of the 50-run chain; ``impact`` of the
+   chain's first input, a DL3 file that 100 other runs and the two large ones read too.  The same commands
    are also timed as processes (Python and SQLAlchemy start-up included).
 4. One real ``examples/crab_1d.py`` run under ``python -m autoprov`` (background export and index):
    the cost of the index hook inside the run's process (``ExportStep`` with and without it, on the
@@ -105,14 +106,14 @@ def make_store(store: Path, runs: int) -> dict:
     for number in range(runs):
         status = "failed" if number % 10 == 9 else "completed"
         write_run(store, number, 50, [dl3[number % 200], dl3[(number + 1) % 200]], f"/data/out/night_{number}.fits", status=status)
-    chain_input = "/data/dl3/obs_00000.fits.gz"
+    chain_input = chain_start = "/data/dl3/obs_00000.fits.gz"
     for link in range(50):
         output = f"/data/chain/step_{link}.fits"
         write_run(store, runs + link, 50, [chain_input], output)
         chain_input = output
     a = write_run(store, runs + 50, 1000, dl3[:2], "/data/big/result.fits", scale=1.0)
     b = write_run(store, runs + 51, 1000, dl3[:2], "/data/big/result.fits", scale=2.0)
-    return {"chain_end": chain_input, "diff": (a, b), "used": dl3[7]}
+    return {"chain_end": chain_input, "chain_start": chain_start, "diff": (a, b), "used": dl3[7]}
 
 
 def median_time(function, repeat: int = 5) -> tuple[float, object]:
@@ -239,6 +240,7 @@ def main() -> None:
             "list --used FILE": lambda: store.runs(used=_file_named(work, targets["used"])),
             "diff of two 1000-activity runs": lambda: store.diff(*targets["diff"]),
             "lineage over a 50-run chain": lambda: store.lineage(_file_named(work, targets["chain_end"])),
+            "impact of a DL3 file (the 50-run chain's input)": lambda: store.impact(_file_named(work, targets["chain_start"])),
         }
         results["queries"] = {}
         for name, query in queries.items():
@@ -284,6 +286,8 @@ def _size(answer: object) -> str:
         return f"{len(answer)} runs"
     if hasattr(answer, "changed"):
         return f"{len(answer.changed)} activities changed"
+    if hasattr(answer, "products") and hasattr(answer, "runs"):
+        return f"{answer.count()} products in {len(answer.runs)} runs{', cut at ' + answer.truncated if answer.truncated else ''}"
     if hasattr(answer, "root"):
         depth, node = 0, answer.root
         while node.generation is not None and node.generation.inputs:

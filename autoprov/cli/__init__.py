@@ -33,6 +33,8 @@ COMMANDS = {
     "index": ("index", "index_command"),
     "diff": ("diff", "diff_command"),
     "lineage": ("lineage", "lineage_command"),
+    "impact": ("impact", "impact_command"),
+    "serve": ("serve", "serve_command"),
     "rm": ("rm", "rm_command"),
     "gc": ("gc", "gc_command"),
     "import": ("interop", "import_command"),

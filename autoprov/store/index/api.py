@@ -5,6 +5,7 @@
 >>> runs = store.runs(status="failed", since="7d")  # [RunInfo(...)]: pandas.DataFrame(runs)
 >>> store.diff("latest", "-2").equal
 >>> store.lineage("results/flux_points.fits").root.generation.run_id
+>>> store.impact("irf.fits").runs                   # what descends from this content: the runs to redo
 
 Every query first indexes the run folders of this machine's store folder that the index does not
 have yet (a run whose background indexing failed, a run killed before it ended), so answers cover
@@ -127,6 +128,16 @@ class Store:
         self._require_index(os.fspath(path))
         with self.database.read() as connection:
             return trace(connection, Path(path))
+
+    def impact(self, target: str | os.PathLike, depth: int | None = None, limit: int | None = None) -> Any:
+        """The :class:`~.impact.Impact` of a file's current content (or of a digest): every product
+        of every indexed run that descends from it, as a tree, and the runs to redo."""
+        from .impact import impact
+
+        self.catch_up()
+        self._require_index(os.fspath(target))
+        with self.database.read() as connection:
+            return impact(connection, target, depth, limit)
 
     # -- removal -------------------------------------------------------------------------------
 

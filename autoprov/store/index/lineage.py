@@ -107,6 +107,16 @@ def trace(connection: Connection, path: Path) -> Lineage:
     return lineage
 
 
+def trace_content(connection: Connection, digests: list[str], path: str) -> Lineage:
+    """The lineage tree of a content named by its digests (as recorded at ``path``), wherever the file is now."""
+    tracer = _Tracer(connection)
+    root = tracer.node(path, digests, None, None, 0)
+    lineage = Lineage(path, Path(path).exists(), root)
+    if root.generation is None:
+        lineage.readers = tracer.readers(digests)
+    return lineage
+
+
 class Input(NamedTuple):
     """A file a product came from, as the consuming activity used it."""
 
