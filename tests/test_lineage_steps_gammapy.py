@@ -87,3 +87,20 @@ def test_the_graph_draws_the_steps(analysis: Path) -> None:
     dot = (analysis / "chain.dot").read_text()
     assert "_steps [shape=box" in dot
     assert "SafeMaskMaker.run x2" in dot and "FluxPointsEstimator.run" in dot and "Fit.run  backend=minuit" in dot
+
+
+def test_the_report_shows_the_steps_of_a_product(analysis: Path, tmp_path: Path) -> None:
+    from browser import open_report
+
+    (run_dir,) = [p for p in (analysis / ".prov").iterdir() if (p / "events.jsonl").exists()]
+    done = autoprov(analysis, "report", "--store", ".prov", run_dir.name, "-o", str(tmp_path / "report.html"))
+    assert done.returncode == 0, done.stderr
+    with open_report(tmp_path / "report.html", tmp_path / "profile") as page:
+        page.page.locator("table.files a", has_text="flux_points.fits").click()
+        panel = page.page.locator("#panel-body")
+        steps = panel.locator("ul.steps").first.inner_text()
+        assert "processing steps" in panel.inner_text().lower()
+        assert "SafeMaskMaker.run \u00d72" in steps and "aeff_percent" in steps and '["aeff-max"]' in steps
+        assert "Fit.run" in steps and "minuit" in steps and "stat_type" in steps
+        assert "FluxPointsEstimator.run" in steps and "energy_edges [1, 3.162, 10] TeV" in steps
+        assert steps.index("Analysis.get_datasets") < steps.index("SpectrumDatasetMaker.run") < steps.index("Analysis.run_fit")

@@ -324,7 +324,11 @@ class ExportStep:
 def activities_text(model: RunModel) -> str:
     """``N activities``; for none, why, since a run that matched nothing usually has a filter problem."""
     if model.activities:
-        return f"{len(model.activities)} activities"
+        from .clutter import internal_activities
+
+        hidden = len(internal_activities(model))  # library-internal commands: counted apart, as the graph leaves them out
+        shown = f"{len(model.activities) - hidden} activities"
+        return shown + (f" (+{hidden} library-internal, not drawn: autoprov graph --all)" if hidden else "")
     from ..filtering.locate import NO_FILTER
 
     filters = [str(name) for name in model.info.get("filters") or () if name != NO_FILTER]
