@@ -68,7 +68,7 @@ def export_command(argv: list[str]) -> int:
         _forget_old_failure(RunFolder(run_dir).export_log)
     model = load(run_dir)
     if options.all:
-        written = write_run(run_dir, model, parse_formats(options.format), parse_graphs(options.graph))
+        written = write_run(run_dir, model, parse_formats(options.format), parse_graphs(options.graph), asked=options.format is not None)
         record_notes(run_dir, "export", written.notes)
         for note in written.notes:
             print(f"autoprov: {model.run_id}: note: {note}", file=sys.stderr)
