@@ -20,7 +20,7 @@ from conftest import GAMMAPY_DATA, REPO, environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.gammapy]
 CHAIN = REPO / "examples" / "chain"
-DL3 = sorted((GAMMAPY_DATA / "hess-dl3-dr1" / "data").glob("hess_dl3_dr1_obs_id_0235*.fits.gz"))
+DL3 = [GAMMAPY_DATA / "hess-dl3-dr1" / "data" / f"hess_dl3_dr1_obs_id_0{obs_id}.fits.gz" for obs_id in (23523, 23526, 23559, 23592)]
 FAST_EXPORT = ["--export", "sync", "--format", "json", "--graph", "none", "--quiet"]
 
 
