@@ -44,7 +44,7 @@ def capture(
     from .store.index.location import resolve_store
 
     store = resolve_store(str(options.pop("store")) if options.get("store") else None)
-    export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync", index=store)
+    export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync", index=store, asked=formats is not None)
     return Capture(build_matcher(filters=filters, match=match), store=store.runs, export=export, announce=not quiet, **options)
 
 

@@ -109,7 +109,40 @@ RULES = {"names": os.environ.get(REDACT_ENV, ""), "values": os.environ.get(REDAC
 def reload_rules() -> None:
     """Read ``AUTOPROV_REDACT`` / ``AUTOPROV_REDACT_VALUES`` again (they are read once, at import)."""
     RULES["names"] = os.environ.get(REDACT_ENV, "")
-    RULES["values"] = os.environ.get(REDACT_VALUES_ENV, "")
+    RULES["values"] = os.environ.get(REDACT_VALUES_ENV, "") or (NEVER if _known else "")
+
+
+# Values known to be secret: once a value is redacted for its name (a parameter, a dictionary key,
+# the argument after --password, an environment variable), it is replaced wherever it appears in a
+# recorded string from then on (an exception message, a repr, a command line): docs/secrets.md.
+MIN_KNOWN = 6  # shorter values ("1", "true", "admin") would blot out ordinary text
+NEVER = "(?!)"  # a value rule that matches nothing: with known secrets, the native core's short-string
+# shortcut (taken only when there is no value rule) must not pass a short secret through
+_known: set[str] = set()
+_known_pattern: re.Pattern[str] | None = None
+
+
+def learn_secret(value: Any) -> None:
+    """Remember ``value`` (redacted for its name) so that every later recorded string is scrubbed of it."""
+    global _known_pattern
+    if not isinstance(value, str) or len(value) < MIN_KNOWN or value in _known or value == REDACTED:
+        return
+    _known.add(value)
+    # longest first: a secret that contains another is replaced whole
+    _known_pattern = re.compile("|".join(re.escape(known) for known in sorted(_known, key=len, reverse=True)))
+    if not RULES["values"]:
+        RULES["values"] = NEVER
+
+
+# Variables whose names look secret to the word rules but hold none: the shell's working directories.
+NOT_SECRET_VARIABLES = frozenset({"PWD", "OLDPWD"})
+
+
+def learn_environment(environ: Any = None) -> None:
+    """The values of the environment variables with secret names are known secrets from the start."""
+    for name, value in (os.environ if environ is None else environ).items():
+        if is_secret(name) and name not in NOT_SECRET_VARIABLES:
+            learn_secret(value)
 
 
 def words(name: str) -> list[str]:
@@ -171,6 +204,8 @@ def _rescan(match: re.Match[str]) -> str:
 
 def redact_text(text: str) -> str:
     """``text`` with every credential found in it replaced (see the module docstring)."""
+    if _known_pattern is not None and len(text) >= MIN_KNOWN:
+        text = _known_pattern.sub(REDACTED, text)
     extra = RULES["values"]
     # letters and digits only, shorter than a token (a name such as "crab", "cash"): none of the
     # marks _may_hold_secret looks for, passed on in 0.07 us instead of 0.2
@@ -190,7 +225,11 @@ def redact_items(items: list[Any], item: Callable[[Any], Any] | None = None) -> 
     result: list[Any] = []
     previous: Any = None
     for value in items:
-        result.append(REDACTED if _secret_option(previous) and isinstance(value, str) else scan(value))
+        if _secret_option(previous) and isinstance(value, str):
+            learn_secret(value)
+            result.append(REDACTED)
+        else:
+            result.append(scan(value))
         previous = value
     return result
 
@@ -200,12 +239,20 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {key: REDACTED if is_secret(key) else redact(item) for key, item in value.items()}
+        return {key: _learned(item) if is_secret(key) else redact(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return redact_items(list(value))
     return value
 
 
+def _learned(value: Any) -> str:
+    learn_secret(value)
+    return REDACTED
+
+
 def redact_argv(argv: list[str]) -> list[str]:
     """Command-line arguments with option values and credentials replaced."""
     return [str(item) for item in redact_items(list(argv))]
+
+
+learn_environment()  # at import: before anything is recorded

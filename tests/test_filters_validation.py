@@ -17,6 +17,7 @@ BROKEN = [
     ("alias.yaml", "2:13: YAML alias '*b' is not allowed in filters (write the value out)"),
     ("alias_bomb.yaml", "2:8: YAML alias '*a' is not allowed in filters (write the value out)"),
     ("any_module.yaml", "2:15: activities[0].function[0]: pattern '*:run' would match functions of every module; start it with a module name"),
+    ("bad_key.yaml", "3:37: activities[0].parameters[0].key: input should be a valid boolean (got 'yes please')"),
     ("bad_kind.yaml", "4:42: activities[0].used[0].kind: input should be 'PythonObject', 'File', 'FileCollection' or 'Collection' (got 'Blob')"),
     ("bad_nested.yaml", "3:13: activities[0].nested: input should be a valid boolean, unable to interpret input (got 'maybe')"),
     ("bad_parameters_word.yaml", "3:17: activities[0].parameters: input should be 'all' or 'none' (got 'al')"),

@@ -153,6 +153,11 @@ def test_diff_of_two_crab_1d_runs_with_another_energy_binning(tmp_path: Path) ->
     assert result["inputs"]["same"] == 7 and result["inputs"]["content"] == []  # the same DL3 files, IRFs, mask
     changed = {Path(change["name"]).name for change in result["outputs"]["content"]}
     assert {"datasets.yaml", "flux_points.fits", "pha_obs23523.fits"} <= changed
+    # each changed output with the parameter changes upstream of it: the fit, for the flux points
+    upstream = {Path(name).name: [change["name"] for change in changes] for name, changes in result["outputs"]["upstream"].items()}
+    assert "gammapy.modeling.fit.Fit.run" in upstream["flux_points.fits"]
+    flux_points = done.stdout[done.stdout.index("/flux_points.fits  "):]
+    assert flux_points.splitlines()[1].startswith("      upstream Fit.run #1: ")
     same = autoprov(tmp_path, "diff", "--store", ".prov", first, first)
     assert same.returncode == 0 and same.stdout.splitlines()[-1] == "no differences"
 

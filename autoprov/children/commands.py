@@ -102,6 +102,11 @@ class Commands:
         items = [_text(item) for item in argv] if isinstance(argv, (list, tuple)) else [_text(argv)]
         params = {"argv": command_line(items), "executable": _text(executable) if executable is not None else items[0],
                   "cwd": os.path.abspath(_text(cwd)) if cwd is not None else os.getcwd(), "how": how}
+        from .internal import library_starting_it
+
+        library = library_starting_it()
+        if library is not None:
+            params["internal"] = library  # a library's own helper: left out of the graph and report by default
         act = self.recorder.begin("command", params, rule_id=COMMAND_RULE, push=False)
         self._running.add(act)
         return act

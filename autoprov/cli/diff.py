@@ -68,12 +68,30 @@ def render(result: Any) -> list[str]:
     for title, files in (("inputs", result.inputs), ("outputs", result.outputs)):
         if files.equal:
             continue
+        products = f"{len(files.products)} same product at another path, " if files.products else ""
         lines.append(f"{title}  {files.same} same, {len(files.content)} other content, {len(files.moved)} moved, "
-                     f"{len(files.only_a)} only in A, {len(files.only_b)} only in B")
-        lines += [f"  ~ {change.name}  {_short(change.a)} -> {_short(change.b)}" for change in files.content]
+                     f"{products}{len(files.only_a)} only in A, {len(files.only_b)} only in B")
+        for change in files.content:
+            lines.append(f"  ~ {change.name}  {_short(change.a)} -> {_short(change.b)}")
+            lines += _upstream(files.upstream.get(change.name, []))
         lines += [f"  = {change.a} -> {change.b}  (same content {_short(change.name)})" for change in files.moved]
+        for pair in files.products:
+            content = "same content" if pair.same_content else f"other content {_short(pair.digest_a)} -> {_short(pair.digest_b)}"
+            lines.append(f"  ≈ {pair.a} -> {pair.b}  (same product: {pair.producer}; {content})")
+            lines += _upstream(pair.upstream)
         lines += [f"  - {change.name}  {_short(change.a)}" for change in files.only_a]
         lines += [f"  + {change.name}  {_short(change.b)}" for change in files.only_b]
+    return lines
+
+
+def _upstream(changes: list[Any]) -> list[str]:
+    """The parameter changes upstream of one output, under it."""
+    from ..export.dot import short_name
+
+    lines = []
+    for change in changes:
+        values = ", ".join(f"{item.name}: {_value(item.a, 40)} -> {_value(item.b, 40)}" for item in change.changes)
+        lines.append(f"      upstream {short_name(change.name)} #{change.occurrence}: {values}")
     return lines
 
 

@@ -68,7 +68,7 @@ def export_command(argv: list[str]) -> int:
         _forget_old_failure(RunFolder(run_dir).export_log)
     model = load(run_dir)
     if options.all:
-        written = write_run(run_dir, model, parse_formats(options.format), parse_graphs(options.graph))
+        written = write_run(run_dir, model, parse_formats(options.format), parse_graphs(options.graph), asked=options.format is not None)
         record_notes(run_dir, "export", written.notes)
         for note in written.notes:
             print(f"autoprov: {model.run_id}: note: {note}", file=sys.stderr)
@@ -148,6 +148,7 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="graph.dot/.svg/.png/.pdf (default: graph.svg in the run folder)")
     parser.add_argument("--collapse", choices=("auto", "yes", "no"), default="auto", help="collapse repeated calls (default: above 60 activities)")
     parser.add_argument("--timeout", type=float, default=60.0, help="layout time limit in seconds")
+    parser.add_argument("--all", action="store_true", help="also the commands libraries start for themselves (matplotlib's fc-list...), left out by default")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
     output = options.output or str(RunFolder(run_dir).graph("svg"))
@@ -155,7 +156,7 @@ def graph_command(argv: list[str]) -> int:
     if suffix not in ("dot", "gv", *GRAPH_FORMATS):
         raise UsageError(f"cannot tell the graph format from {output!r}: use .dot, .svg, .png or .pdf")
     collapse = {"auto": None, "yes": True, "no": False}[options.collapse]
-    text = to_dot(load(run_dir), collapse=collapse)
+    text = to_dot(load(run_dir), collapse=collapse, complete=options.all)
     if suffix in ("dot", "gv"):
         _deliver(text, output)
         return 0

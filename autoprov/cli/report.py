@@ -12,6 +12,7 @@ def report_command(argv: list[str]) -> int:
     """Write the report (default: ``report.html`` in the run folder) and print where it is."""
     parser = store_parser("autoprov report", run=True, description="Write one self-contained HTML file that shows a run.")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="where to write it (default: report.html in the run folder)")
+    parser.add_argument("--all", action="store_true", help="also the commands libraries start for themselves (matplotlib's fc-list...), left out by default")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
     from ..export.model import load
@@ -19,7 +20,7 @@ def report_command(argv: list[str]) -> int:
     from ..export.report import render
 
     with paused_gc():
-        text = render(load(run_dir))
+        text = render(load(run_dir), complete=options.all)
     output = Path(options.output) if options.output else RunFolder(run_dir).report
     atomic_write(output, text)
     print(output)

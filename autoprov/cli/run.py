@@ -36,7 +36,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hash", default="xxh3_128", action=Once, choices=HASH_ALGORITHMS, help="file digest algorithm")
     parser.add_argument("--debug", action="append", default=[], metavar="TOPIC", help=f"comma list of {', '.join(DEBUG_TOPICS)}")
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr at exit")
-    parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl,html (default all)")
+    parser.add_argument("--format", default=None, metavar="FMT", help="documents to write after the run: json,provn,xml,ttl,html (default: all that the installed extras can write)")
     parser.add_argument("--graph", default=None, metavar="FMT", help="graph images: svg,png,pdf or none (default svg when Graphviz is installed)")
     parser.add_argument("--export", default=None, choices=("background", "sync"), help="write PROV-N/XML/Turtle and graph images after exit in the background (default) or before exiting")
     parser.add_argument("--embed", default=None, metavar="KIND", help="embed provenance in the run's outputs: fits or none (default: [tool.autoprov] embed)")
@@ -123,7 +123,8 @@ def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any, 
         "filters": list(getattr(matcher, "sources", [])),
         "embed": list(embed),
     }
-    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export), embed, index=store)
+    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export), embed, index=store,
+                        asked=options.format is not None)
     capture = Capture(matcher, engine=options.engine, store=store.runs, hash_algorithm=options.hash, run_info=info, export=export)
     capture.process_ends = True
     try:

@@ -144,13 +144,19 @@ class Drawing(NamedTuple):
     entity_nodes: dict[EntityKey, str]
 
 
-def to_dot(model: RunModel, collapse: bool | None = None) -> str:
-    """The DOT text of the run's graph (collapse: None = automatic above :data:`COLLAPSE_AT`)."""
-    return drawing(model, collapse).text
+def to_dot(model: RunModel, collapse: bool | None = None, complete: bool = False) -> str:
+    """The DOT text of the run's graph (collapse: None = automatic above :data:`COLLAPSE_AT`;
+    ``complete``: with the library-internal commands, see :mod:`.clutter`)."""
+    return drawing(model, collapse, complete).text
 
 
-def drawing(model: RunModel, collapse: bool | None = None) -> Drawing:
-    """The run's graph as DOT, with the node of every activity and entity."""
+def drawing(model: RunModel, collapse: bool | None = None, complete: bool = False) -> Drawing:
+    """The run's graph as DOT, with the node of every activity and entity (library-internal
+    commands left out unless ``complete``)."""
+    if not complete:
+        from .clutter import without_internal
+
+        model = without_internal(model)
     graph = _Graph(model, len(model.activities) > COLLAPSE_AT if collapse is None else collapse)
     graph.assign_activities()
     edges = graph.edges()

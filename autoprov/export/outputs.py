@@ -61,11 +61,14 @@ def serialize(model: RunModel, fmt: str) -> str | bytes:
 
 def write_run(
     run_dir: Path, model: RunModel, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None,
+    asked: bool = True,
 ) -> Written:
     """Write the requested documents for ``model`` into ``run_dir`` (graphs None: svg when dot exists).
 
     PROV-JSON, ``environment.json`` and ``graph.dot`` are always written; then each requested
-    document and graph image, each skipped with a note rather than failing the export.
+    document and graph image, each skipped with a note rather than failing the export.  A format
+    whose optional library is not installed is skipped silently unless the user ``asked`` for the
+    formats (``--format``): the default formats are those the installed extras can write.
     """
     folder = RunFolder(Path(run_dir))
     written = Written()
@@ -80,7 +83,8 @@ def write_run(
             continue
         problem = renderer.missing()
         if problem:
-            written.notes.append(f"{name} skipped: {problem}")
+            if asked:
+                written.notes.append(f"{name} skipped: {problem}")
             continue
         _write(written, model, folder, fmt)
     atomic_write(folder.environment, json.dumps(environment_document(model), indent=2, default=repr) + "\n")

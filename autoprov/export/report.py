@@ -179,7 +179,7 @@ def _environment(model: RunModel) -> str:
 
 def _graph(model: RunModel) -> tuple[str, Any]:
     """(the graph as inline SVG or a note why there is none, the drawing's node map)."""
-    drawing = dot_drawing(model)
+    drawing = dot_drawing(model, complete=True)  # render() has already left out what is to be left out
     try:
         svg = draw(drawing.text, "svg").decode("utf-8")
     except RenderError as error:
@@ -187,8 +187,13 @@ def _graph(model: RunModel) -> tuple[str, Any]:
     return inline_svg(svg), drawing
 
 
-def render(model: RunModel) -> str:
-    """The report of ``model`` as one HTML document."""
+def render(model: RunModel, complete: bool = False) -> str:
+    """The report of ``model`` as one HTML document (``complete``: with the library-internal
+    commands, which are otherwise left out: :mod:`.clutter`)."""
+    if not complete:
+        from .clutter import without_internal
+
+        model = without_internal(model)
     graph, drawing = _graph(model)
     view = ReportView(model, drawing)
     data = view.build()

@@ -86,6 +86,8 @@ class ReportView:
             out_index, source_index = self.entity(out), self.entity(source)
             self.entities[out_index]["from"].append(source_index)
             self.entities[source_index]["to"].append(out_index)
+        for new, previous, _ in model.revisions:  # an object's new version comes from its previous one
+            self.entities[self.entity(new)].setdefault("prev", []).append(self.entity(previous))
         for collection, member in model.members:
             collection_index, member_index = self.entity(("obj", collection)), self.entity(("obj", member))
             self.entities[collection_index]["members"].append(member_index)

@@ -175,9 +175,10 @@ class ExportStep:
 
     def __init__(
         self, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None, mode: str = "background",
-        embed: tuple[str, ...] = (), index: StoreLocation | None = None,
+        embed: tuple[str, ...] = (), index: StoreLocation | None = None, asked: bool = True,
     ) -> None:
         self.formats = formats
+        self.asked = asked  # the formats were named (--format): a missing extra is worth a note
         self.graphs = graphs
         self.mode = mode
         self.embed = embed  # "fits": provenance into the run's FITS outputs, before the documents
@@ -196,7 +197,7 @@ class ExportStep:
             if deferred:
                 self.written = write_run(Path(run_dir), self.model, ("json",), ())
             else:
-                self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs)
+                self.written = write_run(Path(run_dir), self.model, self.formats, self.graphs, self.asked)
         self.written.notes[:0] = notes
         record_notes(Path(run_dir), "post-run", self.written.notes)
         if self.index is not None and self.mode == "sync":
@@ -270,7 +271,7 @@ class ExportStep:
         command: list[str] = []
         if export:
             command = [sys.executable, "-W", "ignore", "-m", "autoprov", "export", run_dir.name, "--store", str(run_dir.parent),
-                       "--all", "--format", ",".join(self.formats)]
+                       "--all", *(("--format", ",".join(self.formats)) if self.asked else ())]
             if self.graphs is not None:
                 command += ["--graph", ",".join(self.graphs) or "none"]
         index, environment = "", None
@@ -324,7 +325,11 @@ class ExportStep:
 def activities_text(model: RunModel) -> str:
     """``N activities``; for none, why, since a run that matched nothing usually has a filter problem."""
     if model.activities:
-        return f"{len(model.activities)} activities"
+        from .clutter import internal_activities
+
+        hidden = len(internal_activities(model))  # library-internal commands: counted apart, as the graph leaves them out
+        shown = f"{len(model.activities) - hidden} activities"
+        return shown + (f" (+{hidden} library-internal, not drawn: autoprov graph --all)" if hidden else "")
     from ..filtering.locate import NO_FILTER
 
     filters = [str(name) for name in model.info.get("filters") or () if name != NO_FILTER]

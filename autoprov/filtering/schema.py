@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 ENTITY_KINDS = ("PythonObject", "File", "FileCollection", "Collection")
 Kind = Literal["PythonObject", "File", "FileCollection", "Collection"]
@@ -67,6 +67,7 @@ class ParameterSpec(Strict):
     max: Scalar = None
     options: list[Scalar] | None = None
     default: Any = None
+    key: StrictBool | None = None  # a key parameter: named with its step in `autoprov lineage` (docs/filters.md)
 
 
 class EntitySpec(Strict):

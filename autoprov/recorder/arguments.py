@@ -21,7 +21,7 @@ from typing import Any
 from .. import events
 from ..filtering.plans import Plan
 from ..filtering.rules import EntitySpec
-from ..redaction import REDACTED, RULES, is_secret, redact_text
+from ..redaction import REDACTED, RULES, is_secret, learn_secret, redact_text
 from .objects import ObjectRegistry
 from .values import MAX_ITEMS, MAX_STRING, is_parameter_like, render
 
@@ -133,6 +133,10 @@ class Arguments:
         for path in rule.self_parameters:
             if is_secret(path):  # self.api_key, self.config.password
                 params[path] = REDACTED
+                try:
+                    learn_secret(resolve(self_object, path))  # scrubbed from every later string
+                except Exception:
+                    pass
                 continue
             try:
                 params[path] = render(resolve(self_object, path))
@@ -149,6 +153,7 @@ class Arguments:
                 continue
             if name in plan.secrets:
                 params[name] = REDACTED
+                learn_secret(arguments[name])  # scrubbed from every later string (its exception message...)
                 continue
             value = arguments[name]
             kind = type(value)

@@ -166,6 +166,8 @@
       (maker ? maker.used : []).forEach(function (u) { if (u[0] !== index && inputs.indexOf(u[0]) < 0) { inputs.push(u[0]); } });
     });
     if (inputs.length) { section("made from (what its writer used)", linkList(inputs, function (i) { return [entLink(i), shortDigest(ents[i])]; })); }
+    var made = stepsOf(index);
+    if (made.length) { section("processing steps", stepList(made)); }
     section("used by", linkList(e.used, function (u) { return [role(u[1]), actLink(u[0]), h("span", { "class": "muted" }, " " + when(u[2]).split("  ")[0])]; }));
     if (e.from.length) { section("derived from", linkList(e.from, entLink)); }
     if (e.to.length) { section("derived into", linkList(e.to, entLink)); }
@@ -205,6 +207,76 @@
       ["activities", String(data.acts.length)], ["entities", String(ents.length)], ["PROV id", h("code", null, "run:session")]]));
     section("read by the script itself", linkList(data.run.used, function (u) { return [role(u[1]), entLink(u[0])]; }));
     section("written by the script itself", linkList(data.run.gen, function (g) { return [role(g[1]), entLink(g[0])]; }));
+  }
+
+  // -- processing steps: the calls between an entity and what it came from (as `autoprov lineage`) --
+
+  function keyOf(a, name) {
+    var description = data.descs[a.name] || {};
+    var spec = (description.parameters || {})[name] || (description.results || {})[name] || {};
+    return spec.key === true ? (spec.name || name) : null;
+  }
+
+  function stepsOf(index) {
+    var through = new Set(), seen = new Set(), queue = [index];
+    while (queue.length) {  // backwards: generation, usage before it, derivation, membership
+      var i = queue.pop();
+      if (seen.has(i)) { continue; }
+      seen.add(i);
+      var e = ents[i];
+      e.gen.forEach(function (g) {
+        var a = g[0] === null ? null : acts.get(g[0]);
+        if (!a) { return; }
+        through.add(a.n);
+        a.used.forEach(function (u) { if (ents[u[0]].kind !== "file" || u[0] === index) { queue.push(u[0]); } });
+      });
+      e.from.forEach(function (j) { queue.push(j); });
+      (e.prev || []).forEach(function (j) { queue.push(j); });
+      e.members.forEach(function (j) { queue.push(j); });
+    }
+    var chosen = new Set(), todo = Array.from(through);
+    while (todo.length) {  // with the calls nested in them ...
+      var n = todo.pop();
+      if (chosen.has(n)) { continue; }
+      chosen.add(n);
+      acts.get(n).children.forEach(function (c) { todo.push(c); });
+    }
+    through.forEach(function (n) {  // ... and the calls they are nested in
+      for (var p = acts.get(n).parent; p !== null && p !== undefined && !chosen.has(p); p = acts.get(p).parent) { chosen.add(p); }
+    });
+    var tops = data.acts.filter(function (a) { return chosen.has(a.n) && !chosen.has(a.parent); });
+    return condense(tops, chosen);
+  }
+
+  function condense(calls, chosen) {  // siblings of one function with the same key parameters: one step
+    var steps = [], byKey = new Map();
+    calls.forEach(function (a) {
+      var key = {};
+      Object.keys(a.params || {}).sort().forEach(function (name) { var label = keyOf(a, name); if (label) { key[label] = a.params[name]; } });
+      var id = a.name + "\u0000" + JSON.stringify(key);
+      var step = byKey.get(id);
+      if (!step) { step = { act: a, key: key, calls: [], nested: [] }; byKey.set(id, step); steps.push(step); }
+      step.calls.push(a.n);
+      a.children.forEach(function (c) { if (chosen.has(c)) { step.nested.push(acts.get(c)); } });
+    });
+    steps.forEach(function (step) { step.steps = condense(step.nested, chosen); });
+    return steps;
+  }
+
+  function readable(v) {  // an array of numbers as a scientist writes it: [1, 3.162, 10] TeV
+    if (v === null || typeof v !== "object" || !Array.isArray(v.values)) { return v; }
+    var numbers = v.values.map(function (x) { return typeof x === "number" ? Number(x.toPrecision(4)) : x; });
+    return "[" + numbers.join(", ") + "]" + (v.unit ? " " + v.unit : "");
+  }
+
+  function stepList(steps) {
+    var list = h("ul", { "class": "links steps" });
+    steps.forEach(function (step) {
+      var values = Object.keys(step.key).map(function (name) { return [" ", h("span", { "class": "role" }, name), " ", value(readable(step.key[name]))]; });
+      list.appendChild(h("li", null, actLink(step.act.n), step.calls.length > 1 ? " \u00d7" + step.calls.length : null, values,
+        step.steps.length ? stepList(step.steps) : null));
+    });
+    return list;
   }
 
   // -- lineage: what a selection came from and what came of it, as graph nodes -----------------

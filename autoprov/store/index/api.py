@@ -120,14 +120,15 @@ class Store:
         with self.database.read() as connection:
             return diff_runs(connection, resolve_run(connection, a, "RUN_A"), resolve_run(connection, b, "RUN_B"))
 
-    def lineage(self, path: str | os.PathLike) -> Any:
-        """The :class:`~.lineage.Lineage` of a file's current content across runs."""
+    def lineage(self, path: str | os.PathLike, full: bool = False) -> Any:
+        """The :class:`~.lineage.Lineage` of a file's current content across runs (``full``: every
+        processing step with every parameter, not condensed)."""
         from .lineage import trace
 
         self.catch_up()
         self._require_index(os.fspath(path))
         with self.database.read() as connection:
-            return trace(connection, Path(path))
+            return trace(connection, Path(path), full)
 
     def impact(self, target: str | os.PathLike, depth: int | None = None, limit: int | None = None) -> Any:
         """The :class:`~.impact.Impact` of a file's current content (or of a digest): every product

@@ -51,10 +51,12 @@ class FileChanges:
     moved: list[Change] = field(default_factory=list)  # name = digest; a, b = paths
     only_a: list[Change] = field(default_factory=list)  # name = path; a = digest
     only_b: list[Change] = field(default_factory=list)  # name = path; b = digest
+    products: list[Any] = field(default_factory=list)  # outputs: pairing.ProductPair, by the call and role that wrote them
+    upstream: dict[str, list[ActivityChange]] = field(default_factory=dict)  # outputs: path of a content change -> changes upstream
 
     @property
     def equal(self) -> bool:
-        return not (self.content or self.moved or self.only_a or self.only_b)
+        return not (self.content or self.moved or self.only_a or self.only_b or self.products)
 
 
 @dataclass
@@ -126,6 +128,9 @@ def diff_runs(connection: Connection, a: RunInfo, b: RunInfo) -> RunDiff:
     _compare_activities(result, left, right)
     result.inputs = compare_files(left.inputs, right.inputs)
     result.outputs = compare_files(left.outputs, right.outputs)
+    from .pairing import pair_products
+
+    pair_products(connection, a.run_id, b.run_id, result.outputs, result.changed)
     return result
 
 

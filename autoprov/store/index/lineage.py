@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from . import schema
 from .query import file_digests
+from .steps import RunSteps, Step
 
 MAX_DEPTH = 200
 
@@ -58,6 +59,7 @@ class Generation:
     inputs: list[FileNode] = field(default_factory=list)
     repeated: bool = False  # this call's inputs were traced for another of its outputs above
     matched: str | None = None  # an imported ctapipe run: "activity-uuid", "path-and-time" or "path-only" (autoprov.interop)
+    steps: list[Step] = field(default_factory=list)  # the calls between the inputs and this content (steps.py)
 
 
 @dataclass
@@ -89,11 +91,11 @@ class Lineage:
         return self.root.generation is not None
 
 
-def trace(connection: Connection, path: Path) -> Lineage:
-    """The lineage tree of the file at ``path``, as it is now."""
+def trace(connection: Connection, path: Path, full: bool = False) -> Lineage:
+    """The lineage tree of the file at ``path``, as it is now (``full``: every step, uncondensed)."""
     absolute = path.absolute()
     digests = file_digests(connection, absolute)
-    tracer = _Tracer(connection)
+    tracer = _Tracer(connection, full)
     exists = absolute.exists()
     if not digests:  # gone (or unreadable): trace the last content a run wrote at this path
         writer = tracer.last_writer(str(absolute), None)
@@ -164,14 +166,17 @@ class RunGraph:
             graph.activities[row.id] = (row.name, row.seq)
         return graph
 
-    def files_behind(self, start: str, digest: str) -> list[Input]:
-        """The files the entity ``start`` reaches backwards, each once, the nearest use kept."""
+    def files_behind(self, start: str, digest: str, through: set[str] | None = None) -> list[Input]:
+        """The files the entity ``start`` reaches backwards, each once, the nearest use kept (the
+        generating activities the walk goes through are added to ``through``)."""
         found: dict[str, Input] = {}
         seen, todo = {start}, [start]
         while todo:
             current = todo.pop()
             reached: list[tuple[str, str | None, str | None]] = []  # (entity, role, consuming activity)
             for activity_id, generated_at in self.generated_by.get(current, ()):
+                if through is not None:
+                    through.add(activity_id)
                 reached += [(used, role, activity_id) for used, role, used_at in self.used.get(activity_id, ())
                             if generated_at is None or used_at is None or used_at <= generated_at]
             reached += [(source, None, None) for source in self.sources.get(current, ())]
@@ -189,8 +194,10 @@ class RunGraph:
 
 
 class _Tracer:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, full: bool = False) -> None:
         self.connection = connection
+        self.full = full
+        self.run_steps: dict[str, RunSteps] = {}  # run -> its calls, loaded once
         self.expanded: set[str] = set()  # contents traced
         self.calls: set[tuple[str, str]] = set()  # (run, activity) whose inputs were traced
         self.graphs: dict[str, RunGraph] = {}  # run -> its record's backward edges, loaded once
@@ -219,10 +226,15 @@ class _Tracer:
             generation.repeated = True
             return node
         self.calls.add((chosen.run_id, chosen.activity_id))
-        for item in self.inputs(chosen):
+        through: set[str] = {chosen.activity_id}
+        for item in self.inputs(chosen, through):
             child = self.node(item.location, [item.digest], item.role, "run" if item.seq == 0 else item.name, depth + 1)
             child.inferred = item.inferred
             generation.inputs.append(child)
+        run_steps = self.run_steps.get(chosen.run_id)
+        if run_steps is None:
+            run_steps = self.run_steps[chosen.run_id] = RunSteps(self.connection, chosen.run_id)
+        generation.steps = run_steps.steps(through, self.full)
         return node
 
     def generations(self, digests: list[str]) -> list[Any]:
@@ -259,12 +271,13 @@ class _Tracer:
         )
         return self.connection.execute(query).all()
 
-    def inputs(self, generation: Any) -> list[Input]:
-        """The files this content came from: linked in its run's record, else read by the run before."""
+    def inputs(self, generation: Any, through: set[str]) -> list[Input]:
+        """The files this content came from: linked in its run's record, else read by the run before
+        (the activities linking them are added to ``through``)."""
         graph = self.graphs.get(generation.run_id)
         if graph is None:
             graph = self.graphs[generation.run_id] = RunGraph.load(self.connection, generation.run_id)
-        linked = graph.files_behind(generation.entity_id, generation.digest)
+        linked = graph.files_behind(generation.entity_id, generation.digest, through)
         return linked if linked else self.read_before(generation)
 
     def read_before(self, generation: Any) -> list[Input]:
@@ -327,6 +340,7 @@ def _imported_match(annotation: str | None) -> str | None:
 def lineage_dot(lineage: Lineage) -> str:
     """The cross-run chain as DOT: files (by content), the generating calls grouped by run."""
     from ...export.dot import quote, short_name
+    from .steps import step_lines
 
     files: dict[str, str] = {}  # node key -> DOT line
     runs: dict[str, dict[str, str]] = {}  # run id -> activity node -> label
@@ -354,6 +368,10 @@ def lineage_dot(lineage: Lineage) -> str:
             activity = calls.setdefault((generation.run_id, generation.activity_id), f"a_{len(calls)}")
             name = "script (outside recorded calls)" if generation.activity == "run" else short_name(generation.activity)
             runs.setdefault(generation.run_id, {})[activity] = name
+            if generation.steps:  # the calls between its inputs and it, as one box under the call
+                steps_node = f"{activity}_steps"
+                runs[generation.run_id][steps_node] = "\n".join(["steps:", *step_lines(generation.steps, "", 48)])
+                edges[f"  {activity} -> {steps_node} [style=dashed, arrowhead=none];"] = None
             programs[generation.run_id] = Path(generation.program or "").name
             edges[f"  {key} -> {activity} [label=wasGeneratedBy];"] = None
             for item in generation.inputs:
@@ -367,8 +385,16 @@ def lineage_dot(lineage: Lineage) -> str:
     for number, (run_id, activities) in enumerate(runs.items()):
         lines.append(f"  subgraph cluster_{number} {{")
         lines.append(f"    label={quote(f'run {run_id} ({programs[run_id]})')}; style=dashed;")
-        lines += [f'    {node} [shape=box, style="rounded,filled", fillcolor="#dae8fc", label={quote(label)}];' for node, label in activities.items()]
+        lines += [f'    {node} [shape=box, style="rounded,filled", fillcolor="#dae8fc", label={quote(label)}];' if not node.endswith("_steps")
+                  else f'    {node} [shape=box, style=filled, fillcolor="#f5f9ff", color="#8faadc", fontsize=9, label={_left(quote, label)}];'
+                  for node, label in activities.items()]
         lines.append("  }")
     lines += edges
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _left(quote: Any, text: str) -> str:
+    """A DOT label of left-justified lines (``\\l``), so the indentation of nested steps shows."""
+    mark = "\ue000"  # a private-use character stands for the line ends while the text is quoted
+    return quote(text.replace("\n", mark) + mark).replace(mark, "\\l")

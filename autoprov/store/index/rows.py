@@ -182,13 +182,16 @@ class _RowBuilder:
                     "entity_description_id": self.entity_description(usage.get("entity")),
                 })
         parameters = _parsed(values.get("voprov:parameterDescriptions"))
-        for name, spec in (parameters.items() if isinstance(parameters, dict) else ()):
+        results = _parsed(values.get("autoprov:resultDescriptions"))  # results are recorded as parameters too
+        described = {**(results if isinstance(results, dict) else {}), **(parameters if isinstance(parameters, dict) else {})}
+        for name, spec in described.items():
             spec = spec if isinstance(spec, dict) else {}
             row_id = f"{identifier}#parameter.{name}"
             parts["parameters"][str(name)] = row_id
             self.rows[schema.parameterdescription.name].append({
                 "id": row_id, "activity_description_id": identifier, "name": str(name), "label": _text(spec.get("name")),
                 **{key: _text(spec.get(key)) for key in ("description", "unit", "ucd", "min", "max", "options", "default")},
+                "key": spec.get("key") is True,
             })
         self.described[identifier] = parts
 

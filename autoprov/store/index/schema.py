@@ -28,9 +28,17 @@ from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, Table, Text, func, literal_column, text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _add_key_column(connection: Any) -> None:
+    """1 -> 2: ``parameterdescription.key`` (a filter's key parameters, named by ``lineage``); the
+    rows of runs indexed before stay NULL until ``autoprov index --force``."""
+    connection.execute(text('ALTER TABLE parameterdescription ADD COLUMN "key" BOOLEAN'))
+
+
 # version n -> the step that brings a database at version n to n + 1 (given a Connection in a transaction)
-MIGRATIONS: dict[int, Callable[[Any], None]] = {}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _add_key_column}
 VALUE_PREFIX = 200  # parameter values are indexed by their first characters (btree entries are bounded)
 
 
@@ -156,6 +164,7 @@ parameterdescription = Table(
     Column("max", Text),
     Column("options", Text),
     Column("default", Text),
+    Column("key", Boolean),  # a key parameter of its activity: named with its step by lineage (docs/filters.md)
     **ROW_KEYED,
 )
 
