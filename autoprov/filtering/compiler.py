@@ -242,6 +242,7 @@ def _rule(activity: dict[str, Any], entities: dict[str, Any], nested_default: bo
         used=tuple(_entity(s, entities) for s in activity["used"]),
         generated=tuple(_entity(s, entities) for s in activity["generated"]),
         nested=nested_default if activity["nested"] is None else activity["nested"],
+        program_calls=activity.get("calls") == "program",
         result_parameters=tuple(r["value"] for r in results),
         description={k: v for k, v in description.items() if v},
     )

@@ -89,7 +89,7 @@ class Plan:
 
     __slots__ = (
         "rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets",
-        "generated_args", "generator", "results", "generates", "scalar_only",
+        "generated_args", "generator", "results", "generates", "scalar_only", "internal",
     )
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
@@ -121,6 +121,8 @@ class Plan:
         # Calls whose start records nothing but their arguments as parameters: no self, entity, file
         # or secret to look at and no argument kept for the return, so Recorder.enter reads plain
         # scalar arguments directly (Arguments.scalars); other values take the general path.
+        # calls: program: the package whose own calls of this function are not activities ("gammapy.")
+        self.internal = rule.name.split(".", 1)[0] + "." if rule.program_calls else None
         self.scalar_only = not (
             self.bound or rule.self_parameters or rule.used or self.file_args or self.secrets or self.generated_args
         )
