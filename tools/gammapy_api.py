@@ -46,9 +46,11 @@ PRODUCT_BASES = (
     "gammapy.modeling.models.DatasetModels", "gammapy.estimators.FluxMaps", "gammapy.catalog.SourceCatalog",
 )
 GEOMETRY_BASES = ("gammapy.maps.Geom",)  # not products themselves: their masks are
+# Values that carry a product's data out of it (a catalog's source positions become exclusion regions).
+CARRIERS = ("SkyCoord",)
 OPERATORS = ("__add__", "__iadd__", "__sub__", "__isub__", "__mul__", "__imul__", "__truediv__", "__itruediv__",
              "__and__", "__iand__", "__or__", "__ior__", "__xor__", "__ixor__", "__invert__")
-IN_PLACE_NAMES = re.compile(r"^(fill_\w+|set_by_\w+|stack|__i\w+__)$")
+IN_PLACE_NAMES = re.compile(r"^(fill_\w+|set_by_\w+|stack|__i(add|sub|mul|truediv|and|or|xor)__)$")
 RETURNS_OWN_CLASS = re.compile(r"^(read|create|from_\w+|copy)$")
 IN_PLACE_TEXT = re.compile(r"\bin[- ]place\b", re.IGNORECASE)
 SKIPPED_MODULES = re.compile(r"(^|\.)(tests?|_[^.]*|conftest|scripts|__main__)(\.|$)")
@@ -139,6 +141,7 @@ def selected(package: Any) -> dict[tuple[str, str], set[str]]:
     names = sorted({cls.__name__ for cls in products} | {base.__name__ for base in bases}, key=len, reverse=True)
     product_names = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
     product_reference = re.compile(r"`~?(?:gammapy\.[\w.]*\.)?(" + "|".join(map(re.escape, names)) + r")`")
+    carrier_reference = re.compile(r"`~?(?:astropy\.[\w.]*\.)?(" + "|".join(CARRIERS) + r")`")
     found: dict[tuple[str, str], set[str]] = {}
 
     def add(kind: str, accessor: str, function: Any) -> None:
@@ -167,7 +170,8 @@ def selected(package: Any) -> dict[tuple[str, str], set[str]]:
             _, attribute = defined
             if isinstance(attribute, property):
                 summary = _summary(inspect.getdoc(attribute.fget) or "") if attribute.fget is not None else ""
-                if product_reference.search(summary):  # a property's summary refers to what it gives
+                # a property's summary refers to what it gives: a product, or (of a product) its data
+                if product_reference.search(summary) or (is_product and carrier_reference.search(summary)):
                     add("returns", "getter", attribute.fget)
                 continue
             function = getattr(attribute, "__func__", attribute)
@@ -181,7 +185,7 @@ def selected(package: Any) -> dict[tuple[str, str], set[str]]:
 RULES = {
     ("returns", ""): ("Make a data product (a map, mask, event list, observation, IRF, dataset, models, "
                       "estimator result or catalog) from its inputs", None),
-    ("returns", "getter"): ("Read a data product held by an object (loaded from its file on first access)", None),
+    ("returns", "getter"): ("Read a data product held by an object, or a product's data (loaded on first access)", "return"),
     ("mutates", ""): ("Change a data product in place (fill, stack, in-place operators)", "self"),
 }
 
@@ -199,8 +203,9 @@ def render(found: dict[tuple[str, str], set[str]], version: str) -> str:
         lines.append(f"    description: {description}")
         lines.append("    calls: program")
         lines.append("    nested: false")
-        if generated_source:
-            lines.append(f"    generated: [{{role: {generated_source}, source: {generated_source}}}]")
+        if generated_source:  # return: a SkyCoord is linked too (it would otherwise be a parameter)
+            role = "result" if generated_source == "return" else generated_source
+            lines.append(f"    generated: [{{role: {role}, source: {generated_source}}}]")
     lines.append(END)
     return "\n".join(lines) + "\n"
 

@@ -98,8 +98,8 @@ class Recorder:
         if stack and stack[-1][2]:  # inside an activity that records no nested activities
             stack.append((frame, stack[-1][1], True, None, None))
             return
-        if plan.internal is not None and _called_from(frame, plan.internal):
-            return  # `calls: program` and called by its own package: leave() finds no entry (0.3 us)
+        if plan.internal is not None and _called_from(frame, plan.internal) and not self._on_recorded(plan, frame):
+            return  # `calls: program`, called by its own package on an object not in the record (~1 us)
         act = next(self._ids)
         self.activity_count += 1
         now = time_ns()
@@ -122,6 +122,10 @@ class Recorder:
         # rebind its parameter names before it returns
         snapshot = {name: arguments.get(name) for name in plan.generated_args} if plan.generated_args else None
         stack.append((frame, act, not rule.nested, plan, snapshot))
+
+    def _on_recorded(self, plan: Plan, frame: FrameType) -> bool:
+        """True when the call's ``self`` is an object the record holds (iterating a recorded SkyCoord)."""
+        return plan.bound and self.arguments.objects.known(frame.f_locals.get(plan.argnames[0]))
 
     def leave(self, frame: FrameType, result: Any, error: BaseException | None) -> None:
         """A matched frame returned (error None) or unwound with ``error``."""
