@@ -15,6 +15,7 @@ Both through links the record holds, never the "read by the run before" fallback
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,45 @@ def test_survey_counts_map_reaches_every_observation(tmp_path) -> None:
     # the same through the Python API
     lineage = autoprov.Store(tmp_path / ".prov").lineage(tmp_path / "survey_counts.fits")
     assert lineage.produced and lineage.root.generation.activity == "gammapy.maps.core.Map.write"
+
+
+UNLINKED = '''
+import os
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+from gammapy.maps import Map
+
+table = Table.read(os.path.expandvars("$GAMMAPY_DATA/hess-dl3-dr1/obs-index.fits.gz"))
+exposure = Map.create(skydir=SkyCoord(83.63, 22.01, unit="deg"), width=2, binsz=0.5)
+exposure.data += table["ONTIME"].sum()  # plain numpy: no recorded call links the map to the table
+exposure.write("exposure.fits", overwrite=True)
+'''
+
+
+def test_unlinked_product_gets_an_inferred_derivation_marked_as_such(tmp_path) -> None:
+    import prov
+
+    from conftest import wait_for_outputs
+
+    (tmp_path / "unlinked.py").write_text(UNLINKED)
+    run(tmp_path, "unlinked.py")
+    run_dir = next(path for path in (tmp_path / ".prov").iterdir() if (path / "events.jsonl").exists())
+    doc = prov.read(str(run_dir / "provenance.json")).unified()
+    locations = {str(record.identifier): str(next(iter(record.get_attribute("prov:location")), ""))
+                 for record in doc.get_records(prov.model.ProvEntity)}
+    derivations = [(locations.get(str(next(iter(r.get_attribute("prov:generatedEntity"))))),
+                    locations.get(str(next(iter(r.get_attribute("prov:usedEntity"))))),
+                    {str(t) for t in r.get_attribute("prov:type")}) for r in doc.get_records(prov.model.ProvDerivation)]
+    index = str(GAMMAPY_DATA / "hess-dl3-dr1" / "obs-index.fits.gz")
+    product = str(tmp_path / "exposure.fits")
+    assert [(out, source) for out, source, types in derivations if "autoprov:InferredDerivation" in types] == [(product, index)]
+    assert not [1 for out, source, types in derivations if source == index and "autoprov:InferredDerivation" not in types]
+    assert lineage_of(tmp_path, "exposure.fits") == {index: True}  # inferred, and said so
+    assert "not linked to it in the record" in run(tmp_path, "lineage", "exposure.fits").stdout
+    run(tmp_path, "lineage", "exposure.fits", "--graph", "lineage.dot")
+    assert 'label="inferred: read before"' in (tmp_path / "lineage.dot").read_text()
+    assert 'label="inferred"' in (run_dir / "graph.dot").read_text()
+    wait_for_outputs(run_dir, ("report.html",))
+    report = (run_dir / "report.html").read_text()
+    assert re.search(r'"inferred":\[\d+\]', report)  # the product's entry lists its inferred source
+    assert "inferred from (not in the record" in report
