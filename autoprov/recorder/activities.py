@@ -98,8 +98,8 @@ class Recorder:
         if stack and stack[-1][2]:  # inside an activity that records no nested activities
             stack.append((frame, stack[-1][1], True, None, None))
             return
-        if plan.internal is not None and _called_from(frame, plan.internal) and not self._on_recorded(plan, frame):
-            return  # `calls: program`, called by its own package on an object not in the record (~1 us)
+        if plan.internal is not None and _called_from(frame, plan.internal) and (stack or not self._on_recorded(plan, frame)):
+            return  # `calls: program` called by its own package, inside a recorded call or on an object not in the record
         act = next(self._ids)
         self.activity_count += 1
         now = time_ns()
