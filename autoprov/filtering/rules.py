@@ -57,8 +57,8 @@ class Rule(NamedTuple):
     # entity and what their state is; the same table for every rule of a run.
     states: Any = None
     # True: calls made from inside the package that defines the function (gammapy adding maps inside
-    # a fit) are not activities, unless made outside any recorded call on an object the record holds
-    # (iterating recorded positions); calls from the program (or another library) are.
+    # a fit) are not activities, unless its generator takes the elements of an object the record holds
+    # for the program (iterating recorded positions); calls from the program (or another library) are.
     program_calls: bool = False
 
 

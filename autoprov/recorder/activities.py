@@ -36,6 +36,9 @@ from .values import render
 SYNTHETIC: Any = object()
 
 
+CO_GENERATOR = 0x20
+
+
 def _called_from(frame: FrameType, package: str) -> bool:
     """True when ``frame``'s caller runs in ``package`` (``"gammapy."``, its top-level module too)."""
     caller = frame.f_back
@@ -98,8 +101,11 @@ class Recorder:
         if stack and stack[-1][2]:  # inside an activity that records no nested activities
             stack.append((frame, stack[-1][1], True, None, None))
             return
-        if plan.internal is not None and _called_from(frame, plan.internal) and (stack or not self._on_recorded(plan, frame)):
-            return  # `calls: program` called by its own package, inside a recorded call or on an object not in the record
+        if plan.internal is not None and _called_from(frame, plan.internal) and not self._iterating_recorded(stack, plan, frame):
+            return  # `calls: program` called by its own package (~1 us): leave() finds no entry
+        if plan.description is not None:  # the first recorded call of a `calls: program` rule
+            self._append((events.DESC, plan.rule.name, plan.description))
+            plan.description = None
         act = next(self._ids)
         self.activity_count += 1
         now = time_ns()
@@ -123,9 +129,14 @@ class Recorder:
         snapshot = {name: arguments.get(name) for name in plan.generated_args} if plan.generated_args else None
         stack.append((frame, act, not rule.nested, plan, snapshot))
 
-    def _on_recorded(self, plan: Plan, frame: FrameType) -> bool:
-        """True when the call's ``self`` is an object the record holds (iterating a recorded SkyCoord)."""
-        return plan.bound and self.arguments.objects.known(frame.f_locals.get(plan.argnames[0]))
+    def _iterating_recorded(self, stack: list, plan: Plan, frame: FrameType) -> bool:
+        """True when the program iterates an object the record holds, outside any recorded call: the
+        package's own generator takes each element (``for position in positions``: astropy's
+        iterator calls ``positions[i]``), so each element is recorded as taken from it."""
+        caller = frame.f_back
+        if stack or caller is None or not caller.f_code.co_flags & CO_GENERATOR or not plan.bound:
+            return False
+        return self.arguments.objects.known(frame.f_locals.get(plan.argnames[0]))
 
     def leave(self, frame: FrameType, result: Any, error: BaseException | None) -> None:
         """A matched frame returned (error None) or unwound with ``error``."""
