@@ -119,12 +119,12 @@ class Plan:
         self.generator = bool(code.co_flags & CO_GENERATOR_FLAGS)  # suspends and resumes
         self.results = bool(rule.result_parameters)  # values to read at return
         self.generates = bool(rule.generated)  # entities the rule names, looked for at return
-        # Calls whose start records nothing but their arguments as parameters: no self, entity, file
-        # or secret to look at and no argument kept for the return, so Recorder.enter reads plain
-        # scalar arguments directly (Arguments.scalars); other values take the general path.
         # calls: program: the package whose own calls of this function are not activities ("gammapy.")
         self.internal = rule.name.split(".", 1)[0] + "." if rule.program_calls else None
         self.description: dict | None = None  # `calls: program`: announced at its first recorded call
+        # Calls whose start records nothing but their arguments as parameters: no self, entity, file
+        # or secret to look at and no argument kept for the return, so Recorder.enter reads plain
+        # scalar arguments directly (Arguments.scalars); other values take the general path.
         self.scalar_only = not (
             self.bound or rule.self_parameters or rule.used or self.file_args or self.secrets or self.generated_args
         )

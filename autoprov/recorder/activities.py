@@ -102,7 +102,7 @@ class Recorder:
             stack.append((frame, stack[-1][1], True, None, None))
             return
         if plan.internal is not None and _called_from(frame, plan.internal) and not self._iterating_recorded(stack, plan, frame):
-            return  # `calls: program` called by its own package (~1 us): leave() finds no entry
+            return  # `calls: program` called by its own package (costs ~5 empty Python calls): leave() finds no entry
         if plan.description is not None:  # the first recorded call of a `calls: program` rule
             self._append((events.DESC, plan.rule.name, plan.description))
             plan.description = None
