@@ -122,16 +122,34 @@ class BoundFunctions:
     """The patterns of one :class:`FunctionSelection` that name one module.
 
     A module's functions are decided together (the engines scan a module at its first call), so
-    its module globs are tested once, not once per function.
+    its module globs are tested once, not once per function.  Without an accessor, the first
+    pattern naming a plain qualified name is found by a dictionary lookup (the generated block
+    names ~60 functions of ``gammapy.maps.core``), and only the globs before it are tried.
     """
 
-    __slots__ = ("patterns", "accessor")
+    __slots__ = ("patterns", "accessor", "_plain", "_globbed")
 
     def __init__(self, patterns: tuple[tuple[str, Glob], ...], accessor: str | None) -> None:
         self.patterns = patterns
         self.accessor = accessor
+        self._plain: dict[str, tuple[int, str]] = {}
+        globbed = []
+        for position, (text, qualname_re) in enumerate(patterns):
+            if qualname_re.prefix == qualname_re.text:
+                self._plain.setdefault(qualname_re.text, (position, text))
+            else:
+                globbed.append((position, text, qualname_re))
+        self._globbed = tuple(globbed)
 
     def matches_in_module(self, qualname: str, module_globals: dict[str, Any], code: CodeType | None = None) -> str | None:
+        if self.accessor is None:
+            plain = self._plain.get(qualname)
+            for position, text, qualname_re in self._globbed:
+                if plain is not None and position > plain[0]:
+                    break
+                if qualname_re.match(qualname):
+                    return repr(text)
+            return None if plain is None else repr(plain[1])
         for text, qualname_re in self.patterns:
             if qualname_re.match(qualname):
                 if self.accessor is None:
