@@ -24,28 +24,37 @@ GAMMAPY_DATA = (REPO.parent / "shared" / "data" / "gammapy-data").resolve()
 pytestmark = pytest.mark.gammapy
 
 
+# the filter's carrier rules (a catalog's positions into regions) name these besides gammapy
+CARRIER_MODULES = ("astropy.utils.shapes", "regions.shapes.circle")
+
+
+def _module_names():
+    gammapy = importlib.import_module("gammapy")
+    yield from (info.name for info in pkgutil.walk_packages(gammapy.__path__, "gammapy."))
+    yield from CARRIER_MODULES
+
+
 def installed_functions():
     """(module, qualname, globals, code) of every function, method and property accessor defined in
-    gammapy's modules."""
-    gammapy = importlib.import_module("gammapy")
-    for info in pkgutil.walk_packages(gammapy.__path__, "gammapy."):
-        if ".tests" in info.name or info.name.endswith(".conftest"):
+    gammapy's modules (and the carrier modules the filter names)."""
+    for name in _module_names():
+        if ".tests" in name or name.endswith(".conftest"):
             continue
         try:
-            module = importlib.import_module(info.name)
+            module = importlib.import_module(name)
         except Exception:  # optional dependencies (ray, ...) of a few modules
             continue
         for value in vars(module).values():
-            if inspect.isfunction(value) and value.__module__ == info.name:
-                yield info.name, value.__qualname__, vars(module), value.__code__
-            elif inspect.isclass(value) and value.__module__ == info.name:
+            if inspect.isfunction(value) and value.__module__ == name:
+                yield name, value.__qualname__, vars(module), value.__code__
+            elif inspect.isclass(value) and value.__module__ == name:
                 for member in vars(value).values():
                     functions = [getattr(member, "__func__", member)]
                     if isinstance(member, property):  # getters and setters (a rule may select one)
                         functions = [f for f in (member.fget, member.fset, member.fdel) if f is not None]
                     for function in functions:
-                        if inspect.isfunction(function) and function.__module__ == info.name:
-                            yield info.name, function.__qualname__, vars(module), function.__code__
+                        if inspect.isfunction(function) and function.__module__ == name:
+                            yield name, function.__qualname__, vars(module), function.__code__
 
 
 def test_no_pattern_of_the_gammapy_filter_is_stale() -> None:

@@ -205,6 +205,9 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
     revisions = {(graph.entity_nodes.get(previous), graph.entity_nodes.get(new)) for new, previous, _ in graph.model.revisions}
     for previous, new in sorted(pair for pair in revisions if None not in pair and pair[0] != pair[1]):
         lines.append(f'  {previous} -> {new} [style=dashed, color="#999999", label="revised"];')  # a new version
+    inferred = {(graph.entity_nodes.get(source), graph.entity_nodes.get(out)) for out, source, _ in graph.model.inferred}
+    for source, out in sorted(pair for pair in inferred if None not in pair and pair[0] != pair[1]):
+        lines.append(f'  {source} -> {out} [style=dotted, color="#cc6633", label="inferred", constraint=false];')  # not recorded
     drawn: set[tuple[str, str, str]] = set()
     with_calls = {entity for entity, node, _, _ in edges if node != "session"}
     for entity, node, role, direction in edges:

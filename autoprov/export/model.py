@@ -37,6 +37,7 @@ from typing import Any
 
 from .. import events
 from ..children.merge import merged_events
+from .inferred import infer
 
 EntityKey = tuple
 OPENING_ROLES = frozenset({"read", "write", "update", "truncate"})  # the roles of plain opens, which a named argument overrides
@@ -87,6 +88,8 @@ class RunModel:
         self.invalidated: list[tuple[EntityKey, int | None, int]] = []
         self.digests: dict[tuple[str, int], tuple[str, str | None, int | None, int | None]] = {}
         self.informed: list[tuple[int, int | None]] = []  # (pool task, submitting activity): wasInformedBy
+        # (product, input file, act): written files the record links to no read file (.inferred)
+        self.inferred: list[tuple[EntityKey, EntityKey, int | None]] = []
 
     @property
     def entity_count(self) -> int:
@@ -280,6 +283,7 @@ class _Builder:
             else:
                 self._link(model.used, "used", act, role, ("path", path), start)
         self._drop_scratch_files()
+        model.inferred = infer(model)
 
     def _drop_scratch_files(self) -> None:
         """Files one activity created and removed, and nobody else touched (astropy's temporary files

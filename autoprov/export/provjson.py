@@ -100,6 +100,7 @@ _PYTHON_OBJECT = '"prov:type":{"$":"autoprov:PythonObject","type":"xsd:QName"}'
 _PYTHON_COLLECTION = '"prov:type":[{"$":"autoprov:PythonObject","type":"xsd:QName"},{"$":"prov:Collection","type":"xsd:QName"}]'
 _CALL = '"prov:type":{"$":"autoprov:Call","type":"xsd:QName"}'
 _REVISION = ',"prov:type":{"$":"prov:Revision","type":"xsd:QName"}'
+_INFERRED = ',"prov:type":{"$":"autoprov:InferredDerivation","type":"xsd:QName"}'  # autoprov.export.inferred
 
 
 class JsonRecords(Records):
@@ -208,6 +209,9 @@ class JsonRecords(Records):
 
     def revision(self, new: str, previous: str, act: int | None) -> tuple[str, str]:
         return "wasDerivedFrom", f'{self._key(None)}:{{"prov:generatedEntity":{_text(new)},"prov:usedEntity":{_text(previous)},"prov:activity":{self._act(act)}{_REVISION}}}'
+
+    def inferred(self, product: str, source: str, act: int | None) -> tuple[str, str]:
+        return "wasDerivedFrom", f'{self._key(None)}:{{"prov:generatedEntity":{_text(product)},"prov:usedEntity":{_text(source)},"prov:activity":{self._act(act)}{_INFERRED}}}'
 
     def member(self, collection: str, member: str) -> tuple[str, str]:
         return "hadMember", f'{self._key(None)}:{{"prov:collection":{_text(collection)},"prov:entity":{_text(member)}}}'

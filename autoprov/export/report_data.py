@@ -45,7 +45,7 @@ class ReportView:
 
     def _describe(self, key: EntityKey) -> dict[str, Any]:
         node = self.drawing.entity_nodes.get(key) if self.drawing else None
-        entry: dict[str, Any] = {"id": self.ids.get(key), "kind": key[0], "node": node, "gen": [], "used": [], "from": [], "to": [], "members": [], "in": []}
+        entry: dict[str, Any] = {"id": self.ids.get(key), "kind": key[0], "node": node, "gen": [], "used": [], "from": [], "to": [], "members": [], "in": [], "inferred": []}
         if key[0] == "obj":
             description = self.model.objects.get(key[1], {})
             python_type = str(description.get("type", "object"))
@@ -88,6 +88,8 @@ class ReportView:
             self.entities[source_index]["to"].append(out_index)
         for new, previous, _ in model.revisions:  # an object's new version comes from its previous one
             self.entities[self.entity(new)].setdefault("prev", []).append(self.entity(previous))
+        for out, source, _ in model.inferred:  # not recorded links: shown apart (export/inferred.py)
+            self.entities[self.entity(out)]["inferred"].append(self.entity(source))
         for collection, member in model.members:
             collection_index, member_index = self.entity(("obj", collection)), self.entity(("obj", member))
             self.entities[collection_index]["members"].append(member_index)

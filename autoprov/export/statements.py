@@ -26,6 +26,7 @@ from os.path import basename
 from typing import Any
 
 from .. import __version__
+from .inferred import INFERRED_TYPE
 from .model import Activity, EntityKey, RunModel
 from .names import QName, Time, local, run_namespace
 
@@ -213,12 +214,18 @@ class Records:
         formal = {"prov:generatedEntity": QName(new), "prov:usedEntity": QName(previous), "prov:activity": _act_id(act)}
         return ("wasDerivedFrom", None, formal, [("prov:type", REVISION)])
 
+    def inferred(self, product: str, source: str, act: int | None) -> Any:
+        """A derivation the record does not hold, inferred from the order of reads and writes."""
+        formal = {"prov:generatedEntity": QName(product), "prov:usedEntity": QName(source), "prov:activity": _act_id(act)}
+        return ("wasDerivedFrom", None, formal, [("prov:type", INFERRED)])
+
     def member(self, collection: str, member: str) -> Any:
         return ("hadMember", None, {"prov:collection": QName(collection), "prov:entity": QName(member)}, [])
 
 
 CALL = QName("autoprov:Call")
 REVISION = QName("prov:Revision")
+INFERRED = QName(INFERRED_TYPE)
 
 
 def object_label(description: dict[str, Any]) -> str:
@@ -462,6 +469,8 @@ def _derivations(model: RunModel, ids: EntityIds, make: Records) -> Iterator[Any
         if out != source and (out, source) not in seen:
             seen.add((out, source))
             yield make.derivation(out, source, act)
+    for out, source, act in model.inferred:  # products the record links to no input (.inferred)
+        yield make.inferred(ids[out], ids[source], act)
 
 
 def _invalidations(model: RunModel, ids: EntityIds) -> Iterator[Statement]:

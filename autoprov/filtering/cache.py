@@ -18,7 +18,7 @@ import xxhash
 from .. import __version__
 from .compiler import Validated
 
-SCHEMA_REVISION = "2"  # 2: entity types and state, property accessors, index lists
+SCHEMA_REVISION = "3"  # 2: entity types and state, property accessors, index lists; 3: calls
 
 
 def cache_dir() -> Path:

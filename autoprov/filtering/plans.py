@@ -89,7 +89,8 @@ class Plan:
 
     __slots__ = (
         "rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets",
-        "generated_args", "generator", "results", "generates", "scalar_only",
+        "generated_args", "generator", "results", "generates", "scalar_only", "internal",
+        "description",
     )
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
@@ -118,6 +119,9 @@ class Plan:
         self.generator = bool(code.co_flags & CO_GENERATOR_FLAGS)  # suspends and resumes
         self.results = bool(rule.result_parameters)  # values to read at return
         self.generates = bool(rule.generated)  # entities the rule names, looked for at return
+        # calls: program: the package whose own calls of this function are not activities ("gammapy.")
+        self.internal = rule.name.split(".", 1)[0] + "." if rule.program_calls else None
+        self.description: dict | None = None  # `calls: program`: announced at its first recorded call
         # Calls whose start records nothing but their arguments as parameters: no self, entity, file
         # or secret to look at and no argument kept for the return, so Recorder.enter reads plain
         # scalar arguments directly (Arguments.scalars); other values take the general path.
@@ -146,7 +150,11 @@ class Planner:
         rule = self.matcher.decide(code, module_globals)
         if rule is None:
             return None
+        plan = Plan(rule, code)
         if rule.description and rule.name not in self._described:
             self._described.add(rule.name)
-            self._emit((events.DESC, rule.name, rule.description))
-        return Plan(rule, code)
+            if rule.program_calls:  # maybe never recorded (only called by its own package): no description yet
+                plan.description = rule.description
+            else:
+                self._emit((events.DESC, rule.name, rule.description))
+        return plan

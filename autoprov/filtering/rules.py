@@ -56,6 +56,10 @@ class Rule(NamedTuple):
     # The filters' entity types (autoprov.filtering.states.ObjectStates): which classes are which
     # entity and what their state is; the same table for every rule of a run.
     states: Any = None
+    # True: calls made from inside the package that defines the function (gammapy adding maps inside
+    # a fit) are not activities, unless its generator takes the elements of an object the record holds
+    # for the program (iterating recorded positions); calls from the program (or another library) are.
+    program_calls: bool = False
 
 
 class Matcher(Protocol):

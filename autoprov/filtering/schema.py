@@ -97,6 +97,9 @@ class Activity(Strict):
     type: str | None = None
     subtype: str | None = None
     nested: bool | None = None
+    # program: not from inside the package defining the function, unless its generator takes the
+    # elements of a recorded object for the program (iterating recorded positions)
+    calls: Literal["all", "program"] = "all"
     parameters: Literal["all", "none"] | list[str | ParameterSpec] = "all"
     results: list[str | ParameterSpec] = []  # values read when the call returns
     used: list[EntitySpec] = []

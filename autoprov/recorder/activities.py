@@ -36,6 +36,16 @@ from .values import render
 SYNTHETIC: Any = object()
 
 
+CO_GENERATOR = 0x20
+
+
+def _called_from(frame: FrameType, package: str) -> bool:
+    """True when ``frame``'s caller runs in ``package`` (``"gammapy."``, its top-level module too)."""
+    caller = frame.f_back
+    name = caller.f_globals.get("__name__", "") if caller is not None else ""
+    return isinstance(name, str) and (name + ".").startswith(package)
+
+
 class _Stack(list):
     """A thread's stack of matched frames, with the thread's name (read once, at its first activity)."""
 
@@ -91,6 +101,11 @@ class Recorder:
         if stack and stack[-1][2]:  # inside an activity that records no nested activities
             stack.append((frame, stack[-1][1], True, None, None))
             return
+        if plan.internal is not None and _called_from(frame, plan.internal) and not self._iterating_recorded(stack, plan, frame):
+            return  # `calls: program` called by its own package (costs ~5 empty Python calls): leave() finds no entry
+        if plan.description is not None:  # the first recorded call of a `calls: program` rule
+            self._append((events.DESC, plan.rule.name, plan.description))
+            plan.description = None
         act = next(self._ids)
         self.activity_count += 1
         now = time_ns()
@@ -113,6 +128,15 @@ class Recorder:
         # rebind its parameter names before it returns
         snapshot = {name: arguments.get(name) for name in plan.generated_args} if plan.generated_args else None
         stack.append((frame, act, not rule.nested, plan, snapshot))
+
+    def _iterating_recorded(self, stack: list, plan: Plan, frame: FrameType) -> bool:
+        """True when the program iterates an object the record holds, outside any recorded call: the
+        package's own generator takes each element (``for position in positions``: astropy's
+        iterator calls ``positions[i]``), so each element is recorded as taken from it."""
+        caller = frame.f_back
+        if stack or caller is None or not caller.f_code.co_flags & CO_GENERATOR or not plan.bound:
+            return False
+        return self.arguments.objects.known(frame.f_locals.get(plan.argnames[0]))
 
     def leave(self, frame: FrameType, result: Any, error: BaseException | None) -> None:
         """A matched frame returned (error None) or unwound with ``error``."""

@@ -165,10 +165,19 @@ class Arguments:
                 params[name] = redact_text(value) if kind is str and len(value) <= MAX_STRING else render(value)
                 if name in plan.file_args and isinstance(value, (str, os.PathLike)):
                     used.append((EntitySpec(role=name, source=name, kind="File"), value))
+                elif plan.untyped and kind is not str and self._holds_recorded(value):
+                    used.append((name, value))  # a position or regions made from a recorded catalog
             elif plan.untyped:
                 used.append((name, value))
             else:
                 params[name] = render(value)
+
+    def _holds_recorded(self, value: Any) -> bool:
+        """True for a configuration-like value the record holds as an entity (a SkyCoord taken from
+        recorded positions), or a list or tuple holding one (the regions of a mask)."""
+        if self.objects.known(value):
+            return True
+        return type(value) in (list, tuple) and any(self.objects.known(item) for item in value[:MAX_ITEMS])
 
     def _link_object(self, kind: str, act: int, role: str, value: Any, now: int) -> int | None:
         """USE or GEN of an object entity, versioned by its state; returns its id (None when the

@@ -124,7 +124,9 @@ class ObjectRegistry:
             members = list(itertools.islice(iter(obj), MAX_MEMBERS))
         except Exception:
             return None
-        return [member for member in members if not is_parameter_like(member)]
+        # configuration-like members are left out, unless the record holds them (regions made from
+        # recorded catalog positions, in the list a mask is made from)
+        return [member for member in members if not is_parameter_like(member) or self._entry(member) is not None]
 
     def _announce_members(self, key: int, member_keys: list[int] | None) -> None:
         for member in member_keys or ():

@@ -171,6 +171,7 @@
     section("used by", linkList(e.used, function (u) { return [role(u[1]), actLink(u[0]), h("span", { "class": "muted" }, " " + when(u[2]).split("  ")[0])]; }));
     if (e.from.length) { section("derived from", linkList(e.from, entLink)); }
     if (e.to.length) { section("derived into", linkList(e.to, entLink)); }
+    if ((e.inferred || []).length) { section("inferred from (not in the record: files the run read before writing it)", linkList(e.inferred, entLink)); }
     if (e.members.length) { section("members", linkList(e.members, entLink)); }
     if (e["in"].length) { section("member of", linkList(e["in"], entLink)); }
     var versions = [];

@@ -375,7 +375,11 @@ def lineage_dot(lineage: Lineage) -> str:
             programs[generation.run_id] = Path(generation.program or "").name
             edges[f"  {key} -> {activity} [label=wasGeneratedBy];"] = None
             for item in generation.inputs:
-                edges[f"  {activity} -> {walk(item)} [label={quote(item.role or 'used')}];"] = None
+                if item.inferred:  # not linked in the record: read by the run before it wrote the product
+                    label = quote(f"inferred: {item.role or 'read'} before")
+                    edges[f"  {activity} -> {walk(item)} [label={label}, style=dotted, color=\"#cc6633\"];"] = None
+                else:
+                    edges[f"  {activity} -> {walk(item)} [label={quote(item.role or 'used')}];"] = None
         return key
 
     walk(lineage.root)

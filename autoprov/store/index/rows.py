@@ -279,6 +279,8 @@ class _RowBuilder:
         })
 
     def derivation(self, _: None, formal: dict, attributes: list[tuple[str, Any]]) -> None:
+        if any(name == "prov:type" and str(value) == "autoprov:InferredDerivation" for name, value in attributes):
+            return  # not a recorded link: the lineage infers it again, marked (store/index/lineage.py)
         self.rows[schema.wasderivedfrom.name].append({
             "generated_entity_id": str(formal["prov:generatedEntity"]), "used_entity_id": str(formal["prov:usedEntity"]),
             "activity_id": None if formal.get("prov:activity") is None else str(formal["prov:activity"]),
