@@ -29,19 +29,19 @@ def capture(
     quiet: bool = False,
     **options: Any,
 ):
-    """A :class:`autoprov.session.Capture` (context manager, decorator, or start()/stop()).
+    """A :class:`autoprov.session.capture.Capture` (context manager, decorator, or start()/stop()).
 
     ``filters`` and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy
     filter by default); ``formats`` / ``graphs`` as ``--format`` / ``--graph``; ``store`` as
     ``--store`` (a folder or a ``postgresql://`` URL).  Inside a live session there is no process
     exit to wait for, so the documents are written and the run is indexed when the capture stops,
     and one summary line names the run folder (``quiet=True`` drops it).  ``stop()`` returns the
-    finished :class:`autoprov.run.Run`.
+    finished :class:`autoprov.session.run.Run`.
     """
-    from .export.step import ExportStep, parse_formats, parse_graphs
+    from .session.postrun import ExportStep, parse_formats, parse_graphs
     from .filtering import build_matcher
-    from .session import Capture
-    from .store.index.location import resolve_store
+    from .session.capture import Capture
+    from .store.location import resolve_store
 
     store = resolve_store(str(options.pop("store")) if options.get("store") else None)
     export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync", index=store)
@@ -56,7 +56,7 @@ def start(**options: Any):
 
 
 def stop():
-    """Stop the capture begun by :func:`start`; returns the finished :class:`autoprov.run.Run`."""
+    """Stop the capture begun by :func:`start`; returns the finished :class:`autoprov.session.run.Run`."""
     global _current
     current, _current = _current, None
     return None if current is None else current.stop()
@@ -65,7 +65,7 @@ def stop():
 def __getattr__(name: str) -> Any:
     """``autoprov.Store``, imported on first use: the index's database code stays out of ``import autoprov``."""
     if name == "Store":
-        from .store.index.api import Store
+        from .index.api import Store
 
         return Store
     raise AttributeError(f"module 'autoprov' has no attribute {name!r}")

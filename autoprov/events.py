@@ -55,7 +55,7 @@ PROC       process, t, info (dict: pid, ppid, kind, parent [process, act] or Non
 
 Child processes (:mod:`autoprov.children`) write their own logs, ``children/<process>.jsonl`` in
 the run folder, with ids local to the process; the log of the run's first process has the key
-``main``.  The reader merges them (:func:`autoprov.children.merge.merged_events`): ids are made
+``main``.  The reader merges them (:func:`autoprov.log.merge.merged_events`): ids are made
 unique, PROC and a child's EXIT become the process activity, INFORM refers to global ids.
 
 ``status`` in EXIT is "completed", "failed" (uncaught exception or non-zero exit),

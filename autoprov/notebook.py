@@ -6,7 +6,7 @@ calls and files of that cell nest under it; running a cell again records a new a
 cell that raises ends ``failed``.  The cell events are IPython's ``pre_run_cell`` /
 ``post_run_cell``, registered only while capture is on, so with capture off a cell costs
 nothing.  ``%autoprov stop`` writes the documents and shows the run: a short summary and, in a
-notebook front end, the graph inline (the finished :class:`~autoprov.run.Run` is a rich display).
+notebook front end, the graph inline (the finished :class:`~autoprov.session.run.Run` is a rich display).
 ``%%autoprov`` records one cell as one run.
 
 This is the only module that imports IPython, and only ``%load_ext autoprov`` imports it.

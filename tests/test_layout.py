@@ -91,7 +91,7 @@ def test_the_cycle_finder_finds_cycles() -> None:
 
 def test_library_api_never_imports_the_command_line() -> None:
     graph = import_graph()
-    for module in ("autoprov", "autoprov.session", "autoprov.run", "autoprov.export.step"):
+    for module in ("autoprov", "autoprov.session.capture", "autoprov.session.run", "autoprov.session.postrun"):
         cli = sorted(m for m in reachable(graph, module) if m == "autoprov.cli" or m.startswith("autoprov.cli."))
         assert not cli, f"{module} reaches {cli}"
 

@@ -182,7 +182,7 @@ def test_one_cell_as_one_run_and_capture_off(tmp_path: Path, kernel_env: str) ->
 
 
 def test_ipython_is_imported_only_by_the_extension() -> None:
-    code = "import sys, autoprov, autoprov.session, autoprov.run; print('IPython' in sys.modules)"
+    code = "import sys, autoprov, autoprov.session.capture, autoprov.session.run; print('IPython' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment())
     assert done.stdout.strip() == "False", done.stderr
     code = ("from IPython.testing.globalipapp import start_ipython; import sys; ip = start_ipython(); "

@@ -72,7 +72,7 @@ def set_live(state: Live | None) -> None:
 
 
 def install(capture: Any, matcher: Any) -> None:
-    """Called by :class:`autoprov.session.Capture` when it starts: follow this run's children.
+    """Called by :class:`autoprov.session.capture.Capture` when it starts: follow this run's children.
 
     Never raises: a failure here (a library version this code does not know) leaves the run's own
     capture going, without children, and says so once.

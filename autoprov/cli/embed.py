@@ -22,7 +22,7 @@ def embed_command(argv: list[str]) -> int:
     from ..export.model import load
     from ..export.names import FORMATS
     from ..export.outputs import write_run
-    from ..export.render import GRAPH_FORMATS
+    from ..export.renderers.images import GRAPH_FORMATS
     from ..export.renderers import RENDERERS
     from ..store import RunFolder
 

@@ -15,7 +15,7 @@ from .options import STORE_HELP, Parser
 
 
 def lineage_command(argv: list[str]) -> int:
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = Parser(prog="autoprov lineage", description="Trace a file's current content back across runs.")
     parser.add_argument("file", metavar="FILE")
@@ -41,7 +41,7 @@ def lineage_command(argv: list[str]) -> int:
 
 def _check_graph_name(output: str) -> None:
     from ..errors import UsageError
-    from ..export.render import GRAPH_FORMATS
+    from ..export.renderers.images import GRAPH_FORMATS
 
     if Path(output).suffix.lstrip(".").lower() not in ("dot", "gv", *GRAPH_FORMATS):
         raise UsageError(f"cannot tell the graph format from {output!r}: use .dot, .svg, .png or .pdf")
@@ -49,9 +49,9 @@ def _check_graph_name(output: str) -> None:
 
 def _draw(lineage: Any, output: str) -> None:
     from ..errors import UsageError
-    from ..export.render import RenderError, render
+    from ..export.renderers.images import RenderError, render
     from ..store import atomic_write
-    from ..store.index.lineage import lineage_dot
+    from ..index.lineage import lineage_dot
 
     text = lineage_dot(lineage)
     suffix = Path(output).suffix.lstrip(".").lower()

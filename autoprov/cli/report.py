@@ -16,7 +16,7 @@ def report_command(argv: list[str]) -> int:
     run_dir = run_folder(options)
     from ..export.model import load
     from ..export.quiet_gc import paused_gc
-    from ..export.report import render
+    from ..export.renderers.report import render
 
     with paused_gc():
         text = render(load(run_dir))

@@ -18,7 +18,7 @@ from typing import Any
 from ..engine import ENGINE_NAMES
 from ..errors import AutoprovError, UsageError
 from ..recorder.files import HASH_ALGORITHMS
-from .. import interrupts
+from ..session import interrupts
 from ..runner import Outcome, ProgramDidNotCompile, PyRunner, exit_code_of
 from .options import STORE_HELP, Once, Parser
 
@@ -83,7 +83,7 @@ def run_command(argv: list[str]) -> int:
     if "engine" in debug:
         print(f"autoprov: engine {engine_name}: {reason}", file=sys.stderr)
     matcher = build_matcher(filters=options.filter, match=options.match, debug="filter" in debug)
-    from ..store.index.location import resolve_store
+    from ..store.location import resolve_store
 
     store = resolve_store(options.store)  # a bad store URL is a usage error, before running
     try:
@@ -112,8 +112,8 @@ def _program_executor() -> Any:
 
 def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any, store: Any) -> Any:
     """Start capture; if autoprov itself cannot, say so once and let the program run anyway."""
-    from ..export.step import ExportStep, export_mode, parse_embed, parse_formats, parse_graphs
-    from ..session import Capture
+    from ..session.postrun import ExportStep, export_mode, parse_embed, parse_formats, parse_graphs
+    from ..session.capture import Capture
 
     embed = parse_embed(options.embed)
     info = {

@@ -50,7 +50,7 @@ class AuditSink(Protocol):
 
 _sink: AuditSink | None = None
 # Called (once per new hook) when the program adds an audit hook: the event is raised before the new
-# hook joins the list, so what this callback does is out of that hook's sight (autoprov.offload).
+# hook joins the list, so what this callback does is out of that hook's sight (autoprov.session.offload).
 on_program_hook: Any = None
 _installed: str | None = None  # "native" or "pure" once the process hook exists
 program_hooked = False  # the program added an audit hook of its own: it sees whatever autoprov does next

@@ -40,8 +40,8 @@ from ..store.atomic import create_temporary
 from .lookup import entity_ids
 from .model import RunModel, load
 from .products import outputs
-from .provjson import write_statements
-from .dot import short_name
+from .renderers.provjson import write_statements
+from .renderers.dot import short_name
 from .statements import ENVIRONMENT, SESSION, Statement, namespaces, statements
 
 EMBED_HDU = "PROVENANCE"

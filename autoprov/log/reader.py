@@ -199,7 +199,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
 
 def read_events(run_dir: Path | str) -> Iterator[list]:
     """The well-formed events of a run's first process, in order (see the module docstring for what
-    is skipped).  The logs of its child processes are merged by :mod:`autoprov.children.merge`."""
+    is skipped).  The logs of its child processes are merged by :mod:`autoprov.log.merge`."""
     return read_log(RunFolder(Path(run_dir)).events)
 
 

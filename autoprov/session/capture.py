@@ -11,7 +11,7 @@ view until it ends (:mod:`autoprov.store.live`), the log's thread is invisible a
 ``os.fork`` (:mod:`autoprov.log.writer`), a forked child is detached silently (:meth:`Capture.
 detach_in_child`, the seam where child capture will start), the log is flushed before ``os._exit``
 and ``os.exec*`` (which skip every Python-level clean-up), a Ctrl-C or SIGTERM that arrives while
-the record is completed waits for it (:mod:`autoprov.interrupts`), and a capture started by the
+the record is completed waits for it (:mod:`autoprov.session.interrupts`), and a capture started by the
 program inside an active one joins it instead of failing.
 """
 
@@ -28,22 +28,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, children, environment, events, faults, interrupts
-from .children import forks as child_forks
-from .engine import audit, choose_engine, make_engine
-from .engine.core import select as select_core
-from .filtering.plans import Planner
-from .filtering.rules import Matcher
-from .log.writer import EventLog
-from .recorder import Recorder
-from .recorder.fileevents import excluded_paths
+from .. import __version__, children, environment, events, faults
+from . import interrupts
+from ..children import forks as child_forks
+from ..engine import audit, choose_engine, make_engine
+from ..engine.core import select as select_core
+from ..filtering.plans import Planner
+from ..filtering.rules import Matcher
+from ..log.writer import EventLog
+from ..recorder import Recorder
+from ..recorder.fileevents import excluded_paths
 from .run import Run
-from .redaction import redact, redact_argv
-from .store import default_store, new_run_id
-from .store.live import create_live_dir, settle
+from ..redaction import redact, redact_argv
+from ..store import default_store, new_run_id
+from ..store.live import create_live_dir, settle
 
 if TYPE_CHECKING:
-    from .export.step import ExportStep
+    from .postrun import ExportStep
 
 _active: Capture | None = None
 

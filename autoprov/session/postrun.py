@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .names import FORMATS
-from .quiet_gc import paused_gc
-from .render import GRAPH_FORMATS
+from ..export.names import FORMATS
+from ..export.quiet_gc import paused_gc
+from ..export.renderers.images import GRAPH_FORMATS
 
 if TYPE_CHECKING:  # the exporter proper is imported after the run, not at start-up
-    from ..store.index.location import StoreLocation
-    from .model import RunModel
-    from .outputs import Written
+    from ..store.location import StoreLocation
+    from ..export.model import RunModel
+    from ..export.outputs import Written
 
 
 def parse_formats(text: str | None) -> tuple[str, ...]:
@@ -186,8 +186,8 @@ class ExportStep:
         self.written: Written | None = None
 
     def __call__(self, run_dir: Path) -> Written:
-        from .model import load
-        from .outputs import write_run
+        from ..export.model import load
+        from ..export.outputs import write_run
 
         deferred = self.mode == "background" and (set(self.formats) - {"json"} or self.graphs != ())
         notes = self._embed(Path(run_dir)) if "fits" in self.embed else []
@@ -208,7 +208,7 @@ class ExportStep:
     def _index_now(self, run_dir: Path) -> None:
         """Index the run before returning (sync); a database problem becomes one note line."""
         from ..errors import AutoprovError, IndexDatabaseError
-        from ..store.index.api import Store
+        from ..index.api import Store
 
         assert self.index is not None and self.written is not None
         later = "the run folder is kept: `autoprov index` adds it later"
@@ -223,14 +223,14 @@ class ExportStep:
             store.database.dispose()
 
     def index_arguments(self) -> list[str | None] | None:
-        """The index location as plain values, for the I/O helper that runs this step (:mod:`autoprov.offload`)."""
+        """The index location as plain values, for the I/O helper that runs this step (:mod:`autoprov.session.offload`)."""
         return None if self.index is None else [str(self.index.runs), self.index.url, self.index.origin]
 
     def _embed(self, run_dir: Path) -> list[str]:
         """Provenance into the FITS outputs, before the process exits (a next pipeline step may read
         them at once); a failure is a note, never a change of the run's outcome."""
         try:
-            from .fits_embed import embed_run
+            from ..export.fits_embed import embed_run
 
             results = embed_run(run_dir)
         except Exception as error:
@@ -309,7 +309,7 @@ class ExportStep:
 
     def _report_note(self, run_dir: Path) -> str:
         from ..store.layout import RunFolder
-        from .renderers import RENDERERS
+        from ..export.renderers import RENDERERS
 
         report = RunFolder(run_dir).report
         assert self.written is not None

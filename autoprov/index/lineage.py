@@ -286,7 +286,7 @@ class _Tracer:
 
 def lineage_dot(lineage: Lineage) -> str:
     """The cross-run chain as DOT: files (by content), the generating calls grouped by run."""
-    from ...export.dot import quote, short_name
+    from ..export.renderers.dot import quote, short_name
 
     files: dict[str, str] = {}  # node key -> DOT line
     runs: dict[str, dict[str, str]] = {}  # run id -> activity node -> label

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ..store.atomic import atomic_write
-from ..store.layout import RunFolder
-from .model import RunModel
+from ...store.atomic import atomic_write
+from ...store.layout import RunFolder
+from ..model import RunModel
 
 
 class Renderer(NamedTuple):
@@ -76,7 +76,7 @@ def _dot(model: RunModel) -> str:
 
 def _image(fmt: str) -> Callable[[RunModel], bytes]:
     def render(model: RunModel) -> bytes:
-        from .render import render as draw
+        from .images import render as draw
 
         return draw(_dot(model), fmt)
 

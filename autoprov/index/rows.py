@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ...export.model import RunModel
-from ...export.statements import statements
-from ...redaction import redact_argv
-from ..layout import RunFolder
+from ..export.model import RunModel
+from ..export.statements import statements
+from ..redaction import redact_argv
+from ..store.layout import RunFolder
 from . import schema
-from .location import this_host
+from ..store.location import this_host
 
 Rows = dict[str, list[dict[str, Any]]]  # table name -> rows
 ENTITY_KINDS = {"autoprov:File": "file", "autoprov:Path": "path", "autoprov:PythonObject": "object",
