@@ -81,3 +81,5 @@ EXIT = "exit"
 INFORM = "inform"
 CMDPID = "cmdpid"
 PROC = "proc"
+
+MAIN = "main"  # the process key of a run's first process (its log is events.jsonl)

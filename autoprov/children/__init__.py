@@ -32,6 +32,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ..events import MAIN
 from .context import CHILD_ENV, SWITCH_ENV, ChildContext, children_enabled, exclude_folder
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CHILD_ENV", "SWITCH_ENV", "ChildContext", "Live", "children_enabled", "install", "live", "uninstall"]
 
-MAIN = "main"  # the key of a run's first process
 
 
 class Live:

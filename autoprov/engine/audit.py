@@ -18,6 +18,8 @@ from threading import get_ident
 from types import ModuleType
 from typing import Any, Protocol
 
+from ..recorder.fileevents import COMMAND_EVENTS
+
 # The one list of the audit events the file record is made of (autoprov.recorder.fileevents).
 FILE_EVENTS = frozenset(
     {
@@ -37,8 +39,6 @@ FILE_EVENTS = frozenset(
         "sys.addaudithook",  # the program adds a hook of its own: see on_program_hook
     }
 )
-# Programs started by the run (issue 14): command activities, see autoprov.children.commands.
-COMMAND_EVENTS = frozenset({"subprocess.Popen", "os.exec"})
 WATCHED_EVENTS = FILE_EVENTS | COMMAND_EVENTS
 
 

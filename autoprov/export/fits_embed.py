@@ -33,7 +33,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .. import __version__, events
+from .. import events
+from ..version import __version__
 from ..log.writer import EventLog
 from ..recorder.files import hash_file
 from ..store.atomic import create_temporary

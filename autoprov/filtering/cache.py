@@ -15,7 +15,7 @@ from pathlib import Path
 
 import xxhash
 
-from .. import __version__
+from ..version import __version__
 from .compiler import Validated
 
 SCHEMA_REVISION = "2"  # 2: entity types and state, property accessors, index lists

@@ -27,7 +27,7 @@ from .. import events
 from ..errors import RecordError
 from .reader import read_events, read_log
 from ..store.layout import RunFolder
-from ..children import MAIN
+from ..events import MAIN
 
 PROCESS_RULE = "autoprov:process"
 VERSIONED_OPS = frozenset({"read", "write", "update"})

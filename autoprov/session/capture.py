@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, children, environment, events, faults
+from .. import children, environment, events, faults
+from ..version import __version__
 from . import interrupts
 from ..children import forks as child_forks
 from ..engine import audit, choose_engine, make_engine

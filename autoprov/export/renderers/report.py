@@ -23,7 +23,7 @@ from importlib.resources import files
 from os.path import basename
 from typing import Any
 
-from ... import __version__
+from ...version import __version__
 from .dot import drawing as dot_drawing
 from .dot import short_name
 from ..model import RunModel
