@@ -31,25 +31,24 @@ def capture(
 ):
     """A :class:`autoprov.session.capture.Capture` (context manager, decorator, or start()/stop()).
 
-    ``filters`` and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy
-    filter by default); ``formats`` / ``graphs`` as ``--format`` / ``--graph``; ``store`` as
-    ``--store`` (a folder or a ``postgresql://`` URL).  Inside a live session there is no process
-    exit to wait for, so the documents are written and the run is indexed when the capture stops,
-    and one summary line names the run folder (``quiet=True`` drops it).  ``stop()`` returns the
-    finished :class:`autoprov.session.run.Run`.
+    Built by :meth:`Capture.from_options`, as ``python -m autoprov`` builds its capture: ``filters``
+    and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy filter by
+    default when gammapy is installed, or ``[tool.autoprov] filters``); ``formats`` / ``graphs`` /
+    ``embed`` as ``--format`` / ``--graph`` / ``--embed`` (``[tool.autoprov] embed`` by default);
+    ``store`` as ``--store`` (a folder or a ``postgresql://`` URL); ``engine``, ``hash_algorithm``.
+    Inside a live session there is no process exit to wait for, so the documents are written and
+    the run is indexed when the capture stops, and one summary line names the run folder
+    (``quiet=True`` drops it).  ``stop()`` returns the finished :class:`autoprov.session.run.Run`,
+    which is also ``capture.finished`` once a ``with`` block has ended.
     """
-    from .session.postrun import ExportStep, parse_formats, parse_graphs
-    from .filtering import build_matcher
     from .session.capture import Capture
-    from .store.location import resolve_store
 
-    store = resolve_store(str(options.pop("store")) if options.get("store") else None)
-    export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync", index=store)
-    return Capture(build_matcher(filters=filters, match=match), store=store.runs, export=export, announce=not quiet, **options)
+    return Capture.from_options(filters=filters, match=match, formats=formats, graphs=graphs, export="sync",
+                                announce=not quiet, **options)
 
 
 def start(**options: Any):
-    """Start capturing now (like a profiler); returns the Capture."""
+    """Start capturing now (like a profiler), with the options of :func:`capture`; returns the Capture."""
     global _current
     _current = capture(**options).start()
     return _current

@@ -54,10 +54,12 @@ def _parse(prog: str, text: str) -> argparse.Namespace:
 
 
 def _capture(options: argparse.Namespace) -> Any:
-    import autoprov
+    """The capture the magics start: built as ``python -m autoprov`` and ``autoprov.capture()`` build theirs
+    (the same defaults and ``[tool.autoprov]`` settings); the documents are written at ``%autoprov stop``."""
+    from .session.capture import Capture
 
-    return autoprov.capture(filters=options.filter, match=options.match, formats=options.format, graphs=options.graph,
-                            quiet=True, store=options.store, engine=options.engine)
+    return Capture.from_options(filters=options.filter, match=options.match, formats=options.format, graphs=options.graph,
+                                export="sync", announce=False, store=options.store, engine=options.engine)
 
 
 def cell_params(code: str, number: int | None, cell_id: str | None) -> dict[str, Any]:
