@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UsageError
-from ..export.names import FORMATS
+from ..export import FORMATS
 from ..session.postrun import parse_formats, parse_graphs, record_notes
 from ..store import RunFolder, atomic_write
 from .options import run_folder, store_parser
@@ -61,8 +61,7 @@ def export_command(argv: list[str]) -> int:
     if options.from_fits:
         return _from_fits(options.from_fits, options.output or "-")
     run_dir = run_folder(options)
-    from ..export.model import load
-    from ..export.outputs import serialize, write_run
+    from ..export import load, serialize, write_run
 
     if options.all:
         _forget_old_failure(RunFolder(run_dir).export_log)
@@ -119,7 +118,7 @@ def _from_fits(path: str, output: str) -> int:
 def graph_command(argv: list[str]) -> int:
     """``autoprov graph RUN [-o FILE]``: DOT, SVG, PNG or PDF chosen by the file suffix."""
     from ..export.renderers.dot import to_dot
-    from ..export.model import load
+    from ..export import load
     from ..export.renderers.images import GRAPH_FORMATS, RenderError, render
 
     parser = store_parser("autoprov graph", run=True)

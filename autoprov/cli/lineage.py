@@ -41,7 +41,7 @@ def lineage_command(argv: list[str]) -> int:
 
 def _check_graph_name(output: str) -> None:
     from ..errors import UsageError
-    from ..export.renderers.images import GRAPH_FORMATS
+    from ..export import GRAPH_FORMATS
 
     if Path(output).suffix.lstrip(".").lower() not in ("dot", "gv", *GRAPH_FORMATS):
         raise UsageError(f"cannot tell the graph format from {output!r}: use .dot, .svg, .png or .pdf")

@@ -14,7 +14,7 @@ def report_command(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="where to write it (default: report.html in the run folder)")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
-    from ..export.model import load
+    from ..export import load
     from ..export.quiet_gc import paused_gc
     from ..export.renderers.report import render
 

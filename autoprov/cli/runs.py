@@ -76,7 +76,7 @@ def print_events(run_dir: Path, out: Any, prefix: str = "") -> None:
 
 def show_command(argv: list[str]) -> int:
     """``autoprov show RUN``: a short human summary of a run."""
-    from ..export.model import load
+    from ..export import load
 
     options = store_parser("autoprov show", run=True).parse_args(argv)
     run_dir = run_folder(options)

@@ -17,7 +17,8 @@ from typing import Any
 from ..store.atomic import atomic_write
 from ..store.layout import RunFolder
 from .model import RunModel
-from .names import FORMATS, utc
+from .names import utc
+from .renderers import FORMATS
 from .renderers.images import RenderError, dot_program
 from .renderers.images import render as draw
 from .renderers import RENDERERS

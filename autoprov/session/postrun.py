@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..export.names import FORMATS
+from ..export import FORMATS, GRAPH_FORMATS
 from ..export.quiet_gc import paused_gc
-from ..export.renderers.images import GRAPH_FORMATS
 
 if TYPE_CHECKING:  # the exporter proper is imported after the run, not at start-up
     from ..store.location import StoreLocation
@@ -186,8 +185,7 @@ class ExportStep:
         self.written: Written | None = None
 
     def __call__(self, run_dir: Path) -> Written:
-        from ..export.model import load
-        from ..export.outputs import write_run
+        from ..export import load, write_run
 
         deferred = self.mode == "background" and (set(self.formats) - {"json"} or self.graphs != ())
         notes = self._embed(Path(run_dir)) if "fits" in self.embed else []

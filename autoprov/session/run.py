@@ -65,7 +65,7 @@ class Run:
     def model(self) -> RunModel:
         """The run's events read into a :class:`RunModel` (read once, then kept)."""
         if self._model is None:
-            from ..export.model import load
+            from ..export import load
 
             self._model = load(self.folder.path)
         return self._model
