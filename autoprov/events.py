@@ -82,4 +82,33 @@ INFORM = "inform"
 CMDPID = "cmdpid"
 PROC = "proc"
 
+KINDS = (RUN, ACT, END, USE, GEN, OBJ, REV, MEMBER, FILEARG, FILE, DIGEST, SCOPE, ERROR, DESC, ENV, EXIT, INFORM, CMDPID, PROC)
+
+# The shape of each kind, as the table above says it: the types of the fields after the kind, in order
+# ("int?": an int or None; "hex": a hex digest or None; "algorithm": a digest algorithm's name; "any": any
+# JSON value).  Trailing extra fields are allowed (a newer version may add some); OPTIONAL_FIELDS counts
+# the trailing fields that may be left out.  The log reader checks every event against this table.
+SHAPES: dict[str, tuple[str, ...]] = {
+    RUN: ("str", "int", "dict"),
+    ACT: ("int", "int?", "str", "str", "int", "str", "dict?"),
+    END: ("int", "int", "str", "str?", "dict?"),
+    USE: ("int", "str", "int", "int?"),
+    GEN: ("int", "str", "int", "int?"),
+    OBJ: ("int", "dict?"),
+    REV: ("int", "int", "int?"),
+    MEMBER: ("int", "int"),
+    FILEARG: ("int", "str", "str", "str"),
+    FILE: ("int?", "str", "str", "int", "any"),
+    DIGEST: ("str", "int", "algorithm", "hex", "int?", "int?"),
+    SCOPE: ("dict",),
+    ERROR: ("str", "str"),
+    DESC: ("str", "dict?"),
+    ENV: ("dict",),
+    EXIT: ("int", "str", "int?", "dict?"),
+    INFORM: ("int", "str", "int?"),
+    CMDPID: ("int", "int"),
+    PROC: ("str", "int", "dict"),
+}
+OPTIONAL_FIELDS = {END: 1}  # END's results
+
 MAIN = "main"  # the process key of a run's first process (its log is events.jsonl)

@@ -23,8 +23,6 @@ from ..runner import Outcome, ProgramDidNotCompile, PyRunner, exit_code_of
 from .options import STORE_HELP, Once, Parser
 
 DEBUG_TOPICS = ("engine", "filter", "events")
-# Options of `run` that take a value: used to find where the program's own arguments begin.
-VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "--export", "--embed", "-m")
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -45,8 +43,14 @@ def run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+def value_options(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The options of ``parser`` followed by a value (read from the parser, so never out of step)."""
+    return frozenset(option for action in parser._actions if action.nargs != 0 for option in action.option_strings)
+
+
+def split_run_arguments(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
     """(autoprov options, program and its arguments): the program starts at the first non-option."""
+    takes_value = value_options(parser)
     index = 0
     while index < len(argv):
         token = argv[index]
@@ -56,7 +60,7 @@ def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
             break
         if token == "-m":
             return argv[: index + 2], argv[index + 2 :]
-        if token in VALUE_OPTIONS:
+        if token in takes_value:
             index += 2
             continue
         index += 1
@@ -64,8 +68,9 @@ def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def run_command(argv: list[str]) -> int:
-    option_args, program = split_run_arguments(argv)
-    options = run_parser().parse_args(option_args)
+    parser = run_parser()
+    option_args, program = split_run_arguments(argv, parser)
+    options = parser.parse_args(option_args)
     if options.module is None and not program:
         raise UsageError("no program to run: give a script path or -m MODULE (see --help)")
     debug = {topic for value in options.debug for topic in value.split(",") if topic}

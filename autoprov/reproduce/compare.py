@@ -17,14 +17,13 @@ a different gammapy writing the file is a difference the user should see.
 from __future__ import annotations
 
 import filecmp
-import gzip
 import json
 import math
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..export.fits_embed import EMBED_HDU, EMBED_KEYWORDS
+from ..export.fits_embed import EMBED_HDU, EMBED_KEYWORDS, is_fits
 
 FITS_STAMPS = ("DATE", "DATE-HDU", "CREATED", "CHECKSUM")
 FITS_STAMP_COMMENTS = ("CHECKSUM", "DATASUM")
@@ -57,7 +56,7 @@ def compare(original: Path, remade: Path, tolerance: Tolerance = Tolerance(), pa
         return Comparison(False, "the original is gone")
     if filecmp.cmp(original, remade, shallow=False):
         return Comparison(True, "identical bytes")
-    if _is_fits(original) and _is_fits(remade):
+    if is_fits(original) and is_fits(remade):
         return _fits(original, remade, tolerance)
     texts = _texts(original, remade)
     if texts is None:
@@ -76,18 +75,6 @@ def compare(original: Path, remade: Path, tolerance: Tolerance = Tolerance(), pa
 
 
 # -- FITS ------------------------------------------------------------------------------------
-
-
-def _is_fits(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            start = handle.read(9)
-        if start[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as handle:
-                start = handle.read(9)
-    except (OSError, EOFError):
-        return False
-    return start == b"SIMPLE  ="
 
 
 def _fits(original: Path, remade: Path, tolerance: Tolerance) -> Comparison:

@@ -66,32 +66,23 @@ def parse_embed(text: str | None, cwd: Path | None = None) -> tuple[str, ...]:
 
 
 def _pyproject_embed(cwd: Path) -> tuple[str, ...]:
-    for directory in (cwd, *cwd.parents):
-        path = directory / "pyproject.toml"
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return ()
-        if "tool.autoprov" not in text or "embed" not in text:
-            return ()
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            raise UsageError(f"{path}: reading [tool.autoprov] embed on Python 3.10 needs the 'tomli' package") from None
-        try:
-            value = tomllib.loads(text).get("tool", {}).get("autoprov", {}).get("embed", [])
-        except tomllib.TOMLDecodeError as error:
-            raise UsageError(f"{path}: invalid TOML ({error})") from None
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise UsageError(f'{path}: [tool.autoprov] embed must be a list such as ["fits"]')
-        unknown = [kind for kind in value if kind not in EMBED_KINDS]
-        if unknown:
-            raise UsageError(f"{path}: [tool.autoprov] embed: unknown {unknown[0]!r}; choose from {', '.join(EMBED_KINDS)}")
-        return tuple(value)
-    return ()
+    from ..pyproject import PyprojectError, tool_settings
+
+    try:
+        found = tool_settings(cwd)
+    except PyprojectError as error:
+        raise UsageError(str(error)) from None
+    if found is None:
+        return ()
+    path, settings = found
+    value = settings.get("embed", [])
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UsageError(f'{path}: [tool.autoprov] embed must be a list such as ["fits"]')
+    unknown = [kind for kind in value if kind not in EMBED_KINDS]
+    if unknown:
+        raise UsageError(f"{path}: [tool.autoprov] embed: unknown {unknown[0]!r}; choose from {', '.join(EMBED_KINDS)}")
+    return tuple(value)
 
 
 def display_path(path: Path) -> str:
