@@ -69,6 +69,8 @@ def test_library_cli_and_worker_use_one_builder(tmp_path: Path) -> None:
     built = log.read_text().split()
     assert sorted(built) == sorted([pids["library"][0], pids["cli"][0], pids["worker"][0]])
     # and what they built recorded: the library's call, the worker's call in the run of the CLI
-    assert [a.name for a in load(tmp_path / "store" / pids["library"][1]).activities.values()] == ["toy.core.leaf"]
+    library = load(tmp_path / "store" / pids["library"][1])
+    assert [a.name for a in library.activities.values()] == ["toy.core.leaf"]
+    assert library.info["filters"] == ["gammapy", "--match toy.*:*"]  # the CLI's default filter too (gammapy is installed)
     (cli_run,) = [p for p in (tmp_path / "store").iterdir() if p.is_dir() and p.name != pids["library"][1]]
     assert "toy.core.leaf" in [a.name for a in load(cli_run).activities.values()]
