@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__
 __all__ = ["Store", "__version__", "capture", "load_ipython_extension", "start", "stop"]
 
 _current: Any = None
@@ -29,34 +29,33 @@ def capture(
     quiet: bool = False,
     **options: Any,
 ):
-    """A :class:`autoprov.session.Capture` (context manager, decorator, or start()/stop()).
+    """A :class:`autoprov.session.capture.Capture` (context manager, decorator, or start()/stop()).
 
-    ``filters`` and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy
-    filter by default); ``formats`` / ``graphs`` as ``--format`` / ``--graph``; ``store`` as
-    ``--store`` (a folder or a ``postgresql://`` URL).  Inside a live session there is no process
-    exit to wait for, so the documents are written and the run is indexed when the capture stops,
-    and one summary line names the run folder (``quiet=True`` drops it).  ``stop()`` returns the
-    finished :class:`autoprov.run.Run`.
+    Built by :meth:`Capture.from_options`, as ``python -m autoprov`` builds its capture: ``filters``
+    and ``match`` select activities as ``--filter`` and ``--match`` do (the gammapy filter by
+    default when gammapy is installed, or ``[tool.autoprov] filters``); ``formats`` / ``graphs`` /
+    ``embed`` as ``--format`` / ``--graph`` / ``--embed`` (``[tool.autoprov] embed`` by default);
+    ``store`` as ``--store`` (a folder or a ``postgresql://`` URL); ``engine``, ``hash_algorithm``.
+    Inside a live session there is no process exit to wait for, so the documents are written and
+    the run is indexed when the capture stops, and one summary line names the run folder
+    (``quiet=True`` drops it).  ``stop()`` returns the finished :class:`autoprov.session.run.Run`,
+    which is also ``capture.finished`` once a ``with`` block has ended.
     """
-    from .export.step import ExportStep, parse_formats, parse_graphs
-    from .filtering import build_matcher
-    from .session import Capture
-    from .store.index.location import resolve_store
+    from .session.capture import Capture
 
-    store = resolve_store(str(options.pop("store")) if options.get("store") else None)
-    export = ExportStep(parse_formats(formats), parse_graphs(graphs), mode="sync", index=store, asked=formats is not None)
-    return Capture(build_matcher(filters=filters, match=match), store=store.runs, export=export, announce=not quiet, **options)
+    return Capture.from_options(filters=filters, match=match, formats=formats, graphs=graphs, export="sync",
+                                announce=not quiet, **options)
 
 
 def start(**options: Any):
-    """Start capturing now (like a profiler); returns the Capture."""
+    """Start capturing now (like a profiler), with the options of :func:`capture`; returns the Capture."""
     global _current
     _current = capture(**options).start()
     return _current
 
 
 def stop():
-    """Stop the capture begun by :func:`start`; returns the finished :class:`autoprov.run.Run`."""
+    """Stop the capture begun by :func:`start`; returns the finished :class:`autoprov.session.run.Run`."""
     global _current
     current, _current = _current, None
     return None if current is None else current.stop()
@@ -65,7 +64,7 @@ def stop():
 def __getattr__(name: str) -> Any:
     """``autoprov.Store``, imported on first use: the index's database code stays out of ``import autoprov``."""
     if name == "Store":
-        from .store.index.api import Store
+        from .index.api import Store
 
         return Store
     raise AttributeError(f"module 'autoprov' has no attribute {name!r}")

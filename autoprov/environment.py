@@ -58,7 +58,7 @@ def snapshot() -> dict[str, Any]:
     """What only this process knows, read without any I/O (no file, no process, no import).
 
     :func:`complete` adds what needs I/O; the two halves may run in different processes (when the
-    program watches audit events, :mod:`autoprov.offload` does the I/O out of its sight).
+    program watches audit events, :mod:`autoprov.session.offload` does the I/O out of its sight).
     """
     main = sys.modules.get("__main__")
     script = getattr(main, "__file__", None)

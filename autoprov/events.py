@@ -55,7 +55,7 @@ PROC       process, t, info (dict: pid, ppid, kind, parent [process, act] or Non
 
 Child processes (:mod:`autoprov.children`) write their own logs, ``children/<process>.jsonl`` in
 the run folder, with ids local to the process; the log of the run's first process has the key
-``main``.  The reader merges them (:func:`autoprov.children.merge.merged_events`): ids are made
+``main``.  The reader merges them (:func:`autoprov.log.merge.merged_events`): ids are made
 unique, PROC and a child's EXIT become the process activity, INFORM refers to global ids.
 
 ``status`` in EXIT is "completed", "failed" (uncaught exception or non-zero exit),
@@ -81,3 +81,34 @@ EXIT = "exit"
 INFORM = "inform"
 CMDPID = "cmdpid"
 PROC = "proc"
+
+KINDS = (RUN, ACT, END, USE, GEN, OBJ, REV, MEMBER, FILEARG, FILE, DIGEST, SCOPE, ERROR, DESC, ENV, EXIT, INFORM, CMDPID, PROC)
+
+# The shape of each kind, as the table above says it: the types of the fields after the kind, in order
+# ("int?": an int or None; "hex": a hex digest or None; "algorithm": a digest algorithm's name; "any": any
+# JSON value).  Trailing extra fields are allowed (a newer version may add some); OPTIONAL_FIELDS counts
+# the trailing fields that may be left out.  The log reader checks every event against this table.
+SHAPES: dict[str, tuple[str, ...]] = {
+    RUN: ("str", "int", "dict"),
+    ACT: ("int", "int?", "str", "str", "int", "str", "dict?"),
+    END: ("int", "int", "str", "str?", "dict?"),
+    USE: ("int", "str", "int", "int?"),
+    GEN: ("int", "str", "int", "int?"),
+    OBJ: ("int", "dict?"),
+    REV: ("int", "int", "int?"),
+    MEMBER: ("int", "int"),
+    FILEARG: ("int", "str", "str", "str"),
+    FILE: ("int?", "str", "str", "int", "any"),
+    DIGEST: ("str", "int", "algorithm", "hex", "int?", "int?"),
+    SCOPE: ("dict",),
+    ERROR: ("str", "str"),
+    DESC: ("str", "dict?"),
+    ENV: ("dict",),
+    EXIT: ("int", "str", "int?", "dict?"),
+    INFORM: ("int", "str", "int?"),
+    CMDPID: ("int", "int"),
+    PROC: ("str", "int", "dict"),
+}
+OPTIONAL_FIELDS = {END: 1}  # END's results
+
+MAIN = "main"  # the process key of a run's first process (its log is events.jsonl)

@@ -6,7 +6,7 @@ calls and files of that cell nest under it; running a cell again records a new a
 cell that raises ends ``failed``.  The cell events are IPython's ``pre_run_cell`` /
 ``post_run_cell``, registered only while capture is on, so with capture off a cell costs
 nothing.  ``%autoprov stop`` writes the documents and shows the run: a short summary and, in a
-notebook front end, the graph inline (the finished :class:`~autoprov.run.Run` is a rich display).
+notebook front end, the graph inline (the finished :class:`~autoprov.session.run.Run` is a rich display).
 ``%%autoprov`` records one cell as one run.
 
 This is the only module that imports IPython, and only ``%load_ext autoprov`` imports it.
@@ -54,10 +54,12 @@ def _parse(prog: str, text: str) -> argparse.Namespace:
 
 
 def _capture(options: argparse.Namespace) -> Any:
-    import autoprov
+    """The capture the magics start: built as ``python -m autoprov`` and ``autoprov.capture()`` build theirs
+    (the same defaults and ``[tool.autoprov]`` settings); the documents are written at ``%autoprov stop``."""
+    from .session.capture import Capture
 
-    return autoprov.capture(filters=options.filter, match=options.match, formats=options.format, graphs=options.graph,
-                            quiet=True, store=options.store, engine=options.engine)
+    return Capture.from_options(filters=options.filter, match=options.match, formats=options.format, graphs=options.graph,
+                                export="sync", announce=False, store=options.store, engine=options.engine)
 
 
 def cell_params(code: str, number: int | None, cell_id: str | None) -> dict[str, Any]:

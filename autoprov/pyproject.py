@@ -1,6 +1,6 @@
 """``[tool.autoprov]`` of the nearest ``pyproject.toml``: the one reader of project settings.
 
-The filters (:mod:`autoprov.filtering.locate`) and the store (:mod:`autoprov.store.index.location`)
+The filters (:mod:`autoprov.filtering.locate`) and the store (:mod:`autoprov.store.location`)
 both read their settings here.  The search walks from the working directory up to the root and
 stops at the first ``pyproject.toml``; a file that does not mention ``tool.autoprov`` is not parsed,
 so a project without settings pays one small read at start-up, not a TOML import.

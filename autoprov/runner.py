@@ -19,7 +19,7 @@ import zipimport
 from typing import Any, Callable
 
 from .errors import UsageError
-from . import interrupts
+from .session import interrupts
 
 
 class Outcome:
@@ -190,7 +190,7 @@ class PyRunner:
         module frame as the bottom of the thread's Python stack, as python does (then
         ``warnings.warn(stacklevel=2)`` at module level names ``sys:1``, not this frame).
 
-        The instant the program's code has ended, Ctrl-C is held (:mod:`autoprov.interrupts`):
+        The instant the program's code has ended, Ctrl-C is held (:mod:`autoprov.session.interrupts`):
         from then on it is too late to interrupt the program, and it must not interrupt the
         record.  ``signal.signal`` is the first call made after ``exec`` returns, so no Python-level
         signal handler can run in between (they run only after calls and backward jumps).

@@ -7,7 +7,7 @@ cancels.  Wall time is measured around the child, CPU time (user + system) and p
 ``os.wait4``'s per-child rusage, which also covers grandchildren the child waited for.
 
 A run under autoprov leaves its export and indexing to a detached process that starts when the
-program exits (``autoprov.export.step``).  Left running, it shared the two cores with the next
+program exits (``autoprov.session.postrun``).  Left running, it shared the two cores with the next
 measured run (on this VM a busy sibling core slows a run's CPU time too, not only its wall time),
 so whichever run followed an autoprov run paid for it: the C audit-hook floor after the pure
 core measured 1.09x on crab_1d while autoprov itself measured 0.99x.  The harness therefore

@@ -172,8 +172,8 @@ def hook_cost(run_dir: Path, store: Path) -> dict:
     import psutil
 
     from autoprov.export.names import FORMATS
-    from autoprov.export.step import ExportStep
-    from autoprov.store.index.location import resolve_store
+    from autoprov.session.postrun import ExportStep
+    from autoprov.store.location import resolve_store
 
     copy = run_dir.parent / "hook-probe"
     shutil.copytree(run_dir, copy)
@@ -196,7 +196,7 @@ def hook_cost(run_dir: Path, store: Path) -> dict:
 
 
 def _in_process_index(run_dir: Path, work: Path) -> float:
-    from autoprov.store.index.api import Store
+    from autoprov.index.api import Store
 
     store = Store(str(work / "crab-again"))
     (work / "crab-again").mkdir(exist_ok=True)
@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--no-crab", action="store_true")
     parser.add_argument("--store", type=Path, default=None, help="keep (or reuse) the synthetic store in this folder")
     options = parser.parse_args()
-    from autoprov.store.index.api import Store
+    from autoprov.index.api import Store
 
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="autoprov-index-bench-"))

@@ -122,8 +122,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, metavar="URL", help="also load a PostgreSQL index (an empty database)")
     parser.add_argument("--start-postgres", action="store_true", help="start a throwaway PostgreSQL server (tests/pgserver.py)")
     options = parser.parse_args()
-    from autoprov.store.index.api import Store
-    from autoprov.store.index.location import StoreLocation
+    from autoprov.index.api import Store
+    from autoprov.store.location import StoreLocation
 
     work = Path(tempfile.mkdtemp(prefix="autoprov-serve-bench-"))
     server = None

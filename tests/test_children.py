@@ -15,7 +15,7 @@ from pathlib import Path
 import prov.model
 import pytest
 
-from autoprov.children.merge import merged_events
+from autoprov.log.merge import merged_events
 from autoprov.export.model import RunModel, load
 from conftest import environment
 

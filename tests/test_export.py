@@ -18,9 +18,9 @@ import xxhash
 from prov.model import ProvDocument
 
 from autoprov.export import model as run_model
-from autoprov.export import provdoc, provjson
+from autoprov.export.renderers import provdoc, provjson
 from autoprov.cli.runs import describe
-from autoprov.export.dot import to_dot
+from autoprov.export.renderers.dot import to_dot
 
 from conftest import SCRIPTS, environment, wait_for_outputs
 

@@ -19,7 +19,7 @@ from autoprov.log.writer import encode
 EXPORT = """
 import sys
 from pathlib import Path
-from autoprov.export.step import ExportStep
+from autoprov.session.postrun import ExportStep
 step = ExportStep(("json",), ())
 step(Path(sys.argv[1]))
 print(step.written.records)
@@ -65,7 +65,8 @@ def test_export_of_100k_activities_is_complete(tmp_path):
 def test_streamed_json_matches_prov_model_on_a_generated_run(tmp_path):
     import prov
 
-    from autoprov.export import model, provdoc, provjson
+    from autoprov.export import model
+    from autoprov.export.renderers import provdoc, provjson
 
     run_dir = tmp_path / "run"
     write_run(run_dir, 200)

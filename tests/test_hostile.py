@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoprov.errors import FilterError, RecordError
-from autoprov.export.dot import to_dot
+from autoprov.export.renderers.dot import to_dot
 from autoprov.export.model import load
 from autoprov.export.outputs import serialize
-from autoprov.export.provjson import write_model, write_statements
+from autoprov.export.renderers.provjson import write_model, write_statements
 from autoprov.export.statements import namespaces, statements
 from autoprov.cli.runs import describe
 from autoprov.filtering.parse import parse

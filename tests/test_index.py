@@ -371,8 +371,8 @@ def test_schema_version_newer_is_refused_and_older_is_migrated(tmp_path: Path, m
     from sqlalchemy import text
 
     from autoprov.errors import IndexDatabaseError
-    from autoprov.store.index import schema
-    from autoprov.store.index.api import Store
+    from autoprov.index import schema
+    from autoprov.index.api import Store
 
     chain(tmp_path)
     path = tmp_path / ".prov" / "index.sqlite"

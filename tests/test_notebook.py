@@ -182,7 +182,7 @@ def test_one_cell_as_one_run_and_capture_off(tmp_path: Path, kernel_env: str) ->
 
 
 def test_ipython_is_imported_only_by_the_extension() -> None:
-    code = "import sys, autoprov, autoprov.session, autoprov.run; print('IPython' in sys.modules)"
+    code = "import sys, autoprov, autoprov.session.capture, autoprov.session.run; print('IPython' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment())
     assert done.stdout.strip() == "False", done.stderr
     code = ("from IPython.testing.globalipapp import start_ipython; import sys; ip = start_ipython(); "
@@ -190,3 +190,29 @@ def test_ipython_is_imported_only_by_the_extension() -> None:
             "print('autoprov.notebook' in sys.modules, 'autoprov' in ip.magics_manager.magics['line'])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment({"PYTHONPATH": str(TOYPKG)}))
     assert done.stdout.split() == ["False", "True", "True"], done.stderr
+
+
+@pytest.mark.gammapy
+def test_start_without_options_in_an_empty_folder(tmp_path: Path, kernel_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's first notebook line, ``%autoprov start`` with no option, in a fresh folder: the
+    run lands in that folder's ``.prov/`` and records the gammapy call by default (issue 24)."""
+    folder = tmp_path / "analysis"
+    folder.mkdir()
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    cells = [
+        "%load_ext autoprov",
+        "%autoprov start",
+        "import os\nfrom gammapy.data import DataStore\nstore = DataStore.from_dir(os.environ['GAMMAPY_DATA'] + '/hess-dl3-dr1')",
+        "%autoprov stop",
+    ]
+    notebook = execute(folder, cells)
+    outputs = [outputs_text(cell) for cell in notebook.cells]  # type: ignore[attr-defined]
+    assert "capturing run" in outputs[1], outputs
+    (run,) = [p for p in (folder / ".prov").iterdir() if p.is_dir()]
+    assert run.name in outputs[3]
+    model = load(run)
+    assert model.status == "completed" and model.info["filters"] == ["gammapy"]
+    names = [a.name for a in model.activities.values()]
+    assert names[0] == "cell" and any(name.endswith("DataStore.from_dir") for name in names), names

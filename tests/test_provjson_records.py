@@ -17,7 +17,7 @@ import prov
 import pytest
 
 from autoprov.export import model as run_model
-from autoprov.export import provdoc, provjson
+from autoprov.export.renderers import provdoc, provjson
 from autoprov.export.model import Activity
 from autoprov.export.statements import Records, namespaces, statements
 from autoprov.log.writer import encode

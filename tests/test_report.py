@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autoprov.export.dot import drawing
+from autoprov.export.renderers.dot import drawing
 from autoprov.export.model import load
 
 from browser import open_report

@@ -188,8 +188,8 @@ def test_the_command_serves_on_loopback_and_refuses_an_open_bind_without_token(s
 
 
 def test_the_same_answers_from_postgresql_and_no_password_shown(store, postgres_url) -> None:
-    from autoprov.store.index.api import Store
-    from autoprov.store.index.location import StoreLocation
+    from autoprov.index.api import Store
+    from autoprov.store.location import StoreLocation
 
     cwd, runs = store
     Store(StoreLocation(cwd / ".prov", postgres_url)).index()  # the same run folders, into the suite's PostgreSQL
@@ -208,7 +208,7 @@ def test_concurrent_clients_get_the_50_run_lineage_without_error(tmp_path: Path)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from serve_load import load, make_store, serve
 
-    from autoprov.store.index.api import Store
+    from autoprov.index.api import Store
 
     identifier = make_store(tmp_path / ".prov", 0)
     Store(tmp_path / ".prov").index()

@@ -16,7 +16,7 @@ import prov
 import pytest
 from astropy.io import fits
 
-from autoprov.export.dot import drawing
+from autoprov.export.renderers.dot import drawing
 from autoprov.export.fits_embed import from_fits
 from autoprov.export.model import load
 

@@ -30,16 +30,18 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..events import MAIN
 from .context import CHILD_ENV, SWITCH_ENV, ChildContext, children_enabled, exclude_folder
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..recorder import Recorder
 
 __all__ = ["CHILD_ENV", "SWITCH_ENV", "ChildContext", "Live", "children_enabled", "install", "live", "uninstall"]
 
-MAIN = "main"  # the key of a run's first process
 
 
 class Live:
@@ -58,6 +60,18 @@ class Live:
         self.follow = follow  # children are followed (not AUTOPROV_CHILDREN=0)
 
 
+class RunCapture(Protocol):
+    """What the child machinery reads of the capture of a run's first process
+    (:class:`autoprov.session.capture.Capture`, started: its folder and recorder exist)."""
+
+    run_id: str
+    run_dir: Path | None
+    store: Path
+    engine_name: str | None
+    hash_algorithm: str
+    recorder: Recorder | None
+
+
 _live: Live | None = None
 
 
@@ -71,8 +85,8 @@ def set_live(state: Live | None) -> None:
     _live = state
 
 
-def install(capture: Any, matcher: Any) -> None:
-    """Called by :class:`autoprov.session.Capture` when it starts: follow this run's children.
+def install(capture: RunCapture, matcher: Any) -> None:
+    """Called by :class:`autoprov.session.capture.Capture` when it starts: follow this run's children.
 
     Never raises: a failure here (a library version this code does not know) leaves the run's own
     capture going, without children, and says so once.
@@ -90,18 +104,20 @@ def install(capture: Any, matcher: Any) -> None:
         print(f"autoprov: {capture.run_id}: child processes are not followed ({type(error).__name__}: {error})", file=sys.stderr)
 
 
-def _install(capture: Any, matcher: Any) -> None:
+def _install(capture: RunCapture, matcher: Any) -> None:
     from . import commands, forks, patches
 
+    recorder = capture.recorder
+    assert recorder is not None and capture.run_dir is not None and capture.engine_name is not None, "install() after start()"
     context = ChildContext(
         run_dir=str(capture.run_dir), run_id=capture.run_id, engine=capture.engine_name,
         hash_algorithm=capture.hash_algorithm, store=str(capture.store), root_pid=os.getpid(), parent=MAIN,
     )
     follow = children_enabled()
     context.matcher = matcher
-    exclude_folder(capture.recorder.file_events, str(capture.run_dir))  # maybe staged outside the store
-    set_live(Live(MAIN, capture.recorder, context, capture, follow))
-    commands.attach(capture.recorder)
+    exclude_folder(recorder.file_events, str(capture.run_dir))  # maybe staged outside the store
+    set_live(Live(MAIN, recorder, context, capture, follow))
+    commands.attach(recorder)
     if follow:
         context.export_environment()
         forks.register()
@@ -110,7 +126,7 @@ def _install(capture: Any, matcher: Any) -> None:
         patches.install_all(only=frozenset({"os", "subprocess"}))
 
 
-def uninstall(capture: Any) -> None:
+def uninstall(capture: RunCapture) -> None:
     """Called when the capture stops: close open commands, stop following children."""
     from ..engine import audit
     from . import commands, patches

@@ -21,17 +21,14 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..engine import audit, make_engine
-from ..engine.core import select as select_core
-from ..filtering.plans import Planner
+from ..engine import EngineChoice
 from ..log.writer import EventLog
 from ..recorder import Recorder
 from ..redaction import redact_argv
-from ..recorder.fileevents import excluded_paths
+from ..session.process import ProcessCapture
 from . import Live, set_live
 from .context import ChildContext, exclude_folder
 
@@ -53,45 +50,36 @@ class ChildCapture:
         self.info = dict(info or {})
         self.key = process_key()
         self.recorder: Recorder | None = None
-        self._engine: Any = None
+        self._process: ProcessCapture | None = None
         self._log: EventLog | None = None
         self._stopped = False
-        self._cpu_at_start = time.process_time()
         self._lock = threading.Lock()
 
     def start(self) -> ChildCapture:
         context = self.context
         folder = context.folder
         folder.children.mkdir(mode=0o750, exist_ok=True)
-        native, core, _ = select_core()
-        if self._adopt is not None:
-            recorder, engine = self._adopt
-        else:
-            recorder = Recorder(context.hash_algorithm, excluded_paths(Path(context.store)), native)
-            engine = make_engine(context.engine, Planner(context.load_matcher(), recorder.buffer.append), recorder, native)
+        choice = EngineChoice.of_run(context.engine)
+        matcher = context.load_matcher() if self._adopt is None else None
+        process = self._process = ProcessCapture(choice, matcher, context.hash_algorithm, context.store, self._on_fault, adopt=self._adopt)
+        recorder = self.recorder = process.recorder
         exclude_folder(recorder.file_events, str(folder.path))
-        recorder.on_fault = self._on_fault
-        self.recorder = recorder
         info = {
             "pid": os.getpid(), "ppid": os.getppid(), "kind": self.kind, "argv": redact_argv(sys.orig_argv),
             "parent": list(self.parent) if self.parent is not None else [context.parent, context.act],
-            "cwd": os.getcwd(), "python": sys.version.split()[0], "core": core,
+            "cwd": os.getcwd(), "python": sys.version.split()[0], "core": choice.core,
         }
         info.update(self.info)
-        recorder.buffer.append((events.PROC, self.key, time.time_ns(), info))
-        self._log = EventLog(folder.path, recorder.buffer, path=folder.child_log(self.key))
-        self._log.flush()  # the header now: a worker killed while it starts is still a process of the run
-        self._log.start()
-        self._engine = engine
+        # the header is written now: a worker killed while it starts is still a process of the run
+        self._log = process.open_log(folder.path, (events.PROC, self.key, time.time_ns(), info), path=folder.child_log(self.key),
+                                     flush_header=True)
         set_live(Live(self.key, recorder, context, self, True))
         from . import commands
 
         commands.attach(recorder)
         # grandchildren started with subprocess/exec are children of this process
         context.handed_over(self.key).export_environment()
-        audit.activate(recorder.file_events, native)
-        if self._adopt is None:
-            self._engine.start()
+        process.start()
         _default_sigterm_again()
         return self
 
@@ -138,25 +126,15 @@ class ChildCapture:
         self._complete(status, exit_code, info)
 
     def _complete(self, status: str, exit_code: int | None, info: dict[str, Any]) -> None:
-        recorder = self.recorder
-        assert recorder is not None
+        recorder, process = self.recorder, self._process
+        assert recorder is not None and process is not None
         self._stop_tracing()
         from . import commands
 
         commands.detach(recorder)
-        recorder.close_open_activities("interrupted" if status == "interrupted" else "incomplete")
-        try:
-            recorder.files.finish()
-        except Exception as error:
-            recorder.fault("hash", error)
-        info.update(cpu_time=time.process_time() - self._cpu_at_start, activities=recorder.activity_count)
-        try:
-            import resource
-
-            info["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        except Exception:
-            pass
-        recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, info))
+        process.close_record(status, record_scope=False)  # the run's first process records the scope
+        info.update(process.resources())
+        process.end(status, exit_code, info)
         assert self._log is not None
         try:
             self._log.close()
@@ -172,10 +150,9 @@ class ChildCapture:
         """In a forked child of this process: its log is the parent's, its recorder and engine go
         on in the child's own capture; (recorder, engine), or None when nothing is running."""
         self._stopped = True
-        engine, self._engine = self._engine, None
-        if self.recorder is None or engine is None:
+        if self._process is None:
             return None
-        return self.recorder, engine
+        return self._process.hand_over()
 
     def _stop_tracing(self) -> None:
         from . import live
@@ -183,13 +160,8 @@ class ChildCapture:
         state = live()
         if state is not None and state.owner is self:
             set_live(None)
-        audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            try:
-                engine.stop()
-            except Exception:
-                pass
+        if self._process is not None:
+            self._process.stop_tracing()
 
     def _on_fault(self, component: str, error: BaseException) -> None:
         try:

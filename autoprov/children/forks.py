@@ -1,7 +1,7 @@
 """Forked children capture themselves: ``os.register_at_fork`` hooks.
 
 Before a fork the forking thread notes the run and its current activity; in the child the
-parent's capture is detached (the parent's log and record stay the parent's: ``session.py``
+parent's capture is detached (the parent's log and record stay the parent's: ``session/capture.py``
 detaches the run's first process, this module a child's) and a new capture starts, under the
 activity that forked.  A fork made by ``multiprocessing`` starts its capture in the patched
 ``_bootstrap`` instead, which also ends it; any other fork ends it at exit, or in ``os._exit``,

@@ -85,6 +85,6 @@ def _start() -> None:
 
 def _export_successor(context: Any) -> None:
     """The run's first process exec'd this program: rewrite the documents with its part merged."""
-    from ..export.step import ExportStep
+    from ..session.postrun import ExportStep
 
     ExportStep(("json",), (), "sync")(context.folder.path)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ import importlib
 import os
 import sys
 
-from .. import __version__
+from ..version import __version__
 from ..errors import AutoprovError, UsageError
 
 # subcommand -> (module of autoprov.cli, function taking the remaining argv and returning the status)

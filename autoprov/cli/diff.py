@@ -2,7 +2,7 @@
 
 Like ``diff``: status 0 when nothing compared differs, 1 when something does, 2 on error.  The
 text output has one section per kind of difference (run, environment, activities, inputs,
-outputs); ``--format json`` gives the whole :class:`~autoprov.store.index.diff.RunDiff`.
+outputs); ``--format json`` gives the whole :class:`~autoprov.index.diff.RunDiff`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .options import Parser, STORE_HELP
 
 
 def diff_command(argv: list[str]) -> int:
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = Parser(prog="autoprov diff", description="Compare two runs of the index.")
     parser.add_argument("run_a", metavar="RUN_A", help="run id, unique prefix, latest or -N (the N-th newest)")
@@ -86,7 +86,7 @@ def render(result: Any) -> list[str]:
 
 def _upstream(changes: list[Any]) -> list[str]:
     """The parameter changes upstream of one output, under it."""
-    from ..export.dot import short_name
+    from ..export.renderers.dot import short_name
 
     lines = []
     for change in changes:

@@ -18,11 +18,8 @@ def embed_command(argv: list[str]) -> int:
     parser = store_parser("autoprov embed", run=True, description="Embed a run's provenance in the FITS files it wrote.")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
+    from ..export import FORMATS, GRAPH_FORMATS, load, write_run
     from ..export.fits_embed import embed_run
-    from ..export.model import load
-    from ..export.names import FORMATS
-    from ..export.outputs import write_run
-    from ..export.render import GRAPH_FORMATS
     from ..export.renderers import RENDERERS
     from ..store import RunFolder
 

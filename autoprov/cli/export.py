@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UsageError
-from ..export.names import FORMATS
-from ..export.step import parse_formats, parse_graphs, record_notes
+from ..export import FORMATS
+from ..session.postrun import parse_formats, parse_graphs, record_notes
 from ..store import RunFolder, atomic_write
 from .options import run_folder, store_parser
 
@@ -61,8 +61,7 @@ def export_command(argv: list[str]) -> int:
     if options.from_fits:
         return _from_fits(options.from_fits, options.output or "-")
     run_dir = run_folder(options)
-    from ..export.model import load
-    from ..export.outputs import serialize, write_run
+    from ..export import load, serialize, write_run
 
     if options.all:
         _forget_old_failure(RunFolder(run_dir).export_log)
@@ -89,7 +88,7 @@ def export_command(argv: list[str]) -> int:
 
     output = options.output or str(RENDERERS[options.format].target(RunFolder(run_dir)))
     if options.format == "json":
-        from ..export import provjson
+        from ..export.renderers import provjson
 
         if output == "-":
             provjson.write_model(sys.stdout, model)
@@ -140,9 +139,9 @@ def _from_fits(path: str, output: str) -> int:
 @_gc_paused
 def graph_command(argv: list[str]) -> int:
     """``autoprov graph RUN [-o FILE]``: DOT, SVG, PNG or PDF chosen by the file suffix."""
-    from ..export.dot import to_dot
-    from ..export.model import load
-    from ..export.render import GRAPH_FORMATS, RenderError, render
+    from ..export.renderers.dot import to_dot
+    from ..export import load
+    from ..export.renderers.images import GRAPH_FORMATS, RenderError, render
 
     parser = store_parser("autoprov graph", run=True)
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="graph.dot/.svg/.png/.pdf (default: graph.svg in the run folder)")

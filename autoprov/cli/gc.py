@@ -13,7 +13,7 @@ from .options import STORE_HELP, Parser
 
 
 def gc_command(argv: list[str]) -> int:
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = Parser(prog="autoprov gc", description="Remove runs older than a duration.")
     parser.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 30d, 12h, 2w, 1d12h")

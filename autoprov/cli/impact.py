@@ -15,7 +15,7 @@ from .options import STORE_HELP, Parser
 
 
 def impact_command(argv: list[str]) -> int:
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = Parser(prog="autoprov impact", description="List what descends from a file's content, across runs.")
     parser.add_argument("file", metavar="FILE", help="a file (its current content) or a digest <algorithm>:<hex>")

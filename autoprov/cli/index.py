@@ -15,7 +15,7 @@ from .options import store_parser
 
 
 def index_command(argv: list[str]) -> int:
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = store_parser("autoprov index", description="Index the store's run folders (idempotent).")
     parser.add_argument("runs", nargs="*", metavar="RUN", help="run ids or unique prefixes (default: every folder not indexed as it is)")

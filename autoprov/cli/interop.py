@@ -14,7 +14,7 @@ from .options import store_parser
 
 def import_command(argv: list[str]) -> int:
     from ..interop.ctapipe_import import import_logs
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = store_parser("autoprov import", description="Import other programs' provenance logs into the run index.")
     parser.add_argument("kind", choices=("ctapipe",), help="the log format: ctapipe (<tool>.provenance.log)")

@@ -72,7 +72,7 @@ def store_parser(prog: str, run: bool = False, **kwargs: Any) -> Parser:
 
 def store_path(value: str | None) -> Path:
     """The folder of run folders named by ``--store`` (a folder, or a URL: its local folder)."""
-    from ..store.index.location import resolve_store
+    from ..store.location import resolve_store
 
     return resolve_store(value).runs
 

@@ -15,9 +15,9 @@ def report_command(argv: list[str]) -> int:
     parser.add_argument("--all", action="store_true", help="also the commands libraries start for themselves (matplotlib's fc-list...), left out by default")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
-    from ..export.model import load
+    from ..export import load
     from ..export.quiet_gc import paused_gc
-    from ..export.report import render
+    from ..export.renderers.report import render
 
     with paused_gc():
         text = render(load(run_dir), complete=options.all)

@@ -50,7 +50,7 @@ def verify_command(argv: list[str]) -> int:
     parser = store_parser("autoprov verify", run=True, description="Check that a run's program, inputs and outputs are unchanged.")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
-    from ..export.model import load
+    from ..export import load
     from ..reproduce.verify import check_run
 
     model = load(run_dir)
@@ -73,7 +73,7 @@ def rerun_command(argv: list[str]) -> int:
     parser.add_argument("--atol", type=float, default=0.0, help="absolute tolerance for numbers (default 0)")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
-    from ..export.model import load
+    from ..export import load
     from ..reproduce.compare import Tolerance
     from ..reproduce.rerun import changed_inputs, execute, plan, scratch_folder
 

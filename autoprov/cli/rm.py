@@ -8,7 +8,7 @@ from .options import STORE_HELP, Parser
 
 
 def rm_command(argv: list[str]) -> int:
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = Parser(prog="autoprov rm", description="Remove runs: folder and index rows.")
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run ids, unique prefixes, latest or -N")

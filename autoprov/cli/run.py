@@ -18,13 +18,11 @@ from typing import Any
 from ..engine import ENGINE_NAMES
 from ..errors import AutoprovError, UsageError
 from ..recorder.files import HASH_ALGORITHMS
-from .. import interrupts
+from ..session import interrupts
 from ..runner import Outcome, ProgramDidNotCompile, PyRunner, exit_code_of
 from .options import STORE_HELP, Once, Parser
 
 DEBUG_TOPICS = ("engine", "filter", "events")
-# Options of `run` that take a value: used to find where the program's own arguments begin.
-VALUE_OPTIONS = ("--engine", "--filter", "--match", "--store", "--hash", "--debug", "--format", "--graph", "--export", "--embed", "-m")
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -45,8 +43,14 @@ def run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+def value_options(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The options of ``parser`` followed by a value (read from the parser, so never out of step)."""
+    return frozenset(option for action in parser._actions if action.nargs != 0 for option in action.option_strings)
+
+
+def split_run_arguments(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
     """(autoprov options, program and its arguments): the program starts at the first non-option."""
+    takes_value = value_options(parser)
     index = 0
     while index < len(argv):
         token = argv[index]
@@ -56,7 +60,7 @@ def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
             break
         if token == "-m":
             return argv[: index + 2], argv[index + 2 :]
-        if token in VALUE_OPTIONS:
+        if token in takes_value:
             index += 2
             continue
         index += 1
@@ -64,8 +68,9 @@ def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def run_command(argv: list[str]) -> int:
-    option_args, program = split_run_arguments(argv)
-    options = run_parser().parse_args(option_args)
+    parser = run_parser()
+    option_args, program = split_run_arguments(argv, parser)
+    options = parser.parse_args(option_args)
     if options.module is None and not program:
         raise UsageError("no program to run: give a script path or -m MODULE (see --help)")
     debug = {topic for value in options.debug for topic in value.split(",") if topic}
@@ -76,56 +81,35 @@ def run_command(argv: list[str]) -> int:
         runner = PyRunner(options.module, program, as_module=True)
     else:
         runner = PyRunner(program[0], program[1:])
-    from ..engine import choose_engine
-    from ..filtering import build_matcher
+    from ..session.capture import Capture
 
-    engine_name, reason = choose_engine(options.engine)  # a bad engine is a usage error, before running
+    # a bad engine, filter, store or output option is a usage error, before running
+    info = {"program": runner.target, "module": runner.as_module, "program_args": runner.args}
+    capture = Capture.from_options(
+        filters=options.filter, match=options.match, engine=options.engine, store=options.store, hash_algorithm=options.hash,
+        formats=options.format, graphs=options.graph, export=options.export, embed=options.embed, announce=False,
+        debug_filter="filter" in debug, run_info=info,
+    )
+    assert capture.choice is not None
     if "engine" in debug:
-        print(f"autoprov: engine {engine_name}: {reason}", file=sys.stderr)
-    matcher = build_matcher(filters=options.filter, match=options.match, debug="filter" in debug)
-    from ..store.index.location import resolve_store
-
-    store = resolve_store(options.store)  # a bad store URL is a usage error, before running
+        print(f"autoprov: engine {capture.choice.name}: {capture.choice.reason}", file=sys.stderr)
     try:
         runner.prepare()
     except ProgramDidNotCompile as error:
         return error.report()  # as python: the error, no record (nothing ran)
     if options.no_children:  # issue 14: children inherit the switch too
         os.environ["AUTOPROV_CHILDREN"] = "0"
-    capture = _start_capture(options, runner, matcher, store)
+    # the native core's exec_as_main puts the program's frame at the bottom of the stack, as under
+    # python; exec (the pure core) leaves the runner's frames below the program's
+    executor = getattr(capture.choice.native, "exec_as_main", exec)
+    started = _start_capture(capture)
     module = runner.install()
-    outcome = runner.run(module, _program_executor())
-    return _finish(outcome, capture, options, debug)
+    outcome = runner.run(module, executor)
+    return _finish(outcome, started, options, debug)
 
 
-def _program_executor() -> Any:
-    """The native core's ``exec_as_main`` (the program's frame at the bottom of the stack, as
-    under python), else ``exec``: the pure core leaves the runner's frames below the program's."""
-    from ..engine.core import select as select_core
-
-    try:
-        native, _, _ = select_core()
-    except UsageError:  # a bad AUTOPROV_CORE was reported when capture started; run the program
-        native = None
-    return getattr(native, "exec_as_main", exec)
-
-
-def _start_capture(options: argparse.Namespace, runner: PyRunner, matcher: Any, store: Any) -> Any:
+def _start_capture(capture: Any) -> Any:
     """Start capture; if autoprov itself cannot, say so once and let the program run anyway."""
-    from ..export.step import ExportStep, export_mode, parse_embed, parse_formats, parse_graphs
-    from ..session import Capture
-
-    embed = parse_embed(options.embed)
-    info = {
-        "program": runner.target,
-        "module": runner.as_module,
-        "program_args": runner.args,
-        "filters": list(getattr(matcher, "sources", [])),
-        "embed": list(embed),
-    }
-    export = ExportStep(parse_formats(options.format), parse_graphs(options.graph), export_mode(options.export), embed, index=store,
-                        asked=options.format is not None)
-    capture = Capture(matcher, engine=options.engine, store=store.runs, hash_algorithm=options.hash, run_info=info, export=export)
     capture.process_ends = True
     try:
         capture.start()

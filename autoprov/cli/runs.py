@@ -20,7 +20,7 @@ def list_command(argv: list[str]) -> int:
     Each filter narrows the list (all must match); files are matched by their current content.
     The index first takes in the store's run folders it does not have yet.
     """
-    from ..store.index.api import Store
+    from ..index.api import Store
 
     parser = store_parser("autoprov list", description="Runs of the store, oldest first, from its index.")
     parser.add_argument("--status", action="append", default=[], metavar="STATUS", help="completed, failed, interrupted or incomplete (comma list, repeatable)")
@@ -44,7 +44,7 @@ def list_command(argv: list[str]) -> int:
         json.dump([asdict(info) for info in runs], sys.stdout, indent=1, default=str)
         print()
         return 0
-    from ..export.step import read_notes
+    from ..session.postrun import read_notes
 
     lines = []
     for info in runs:
@@ -76,7 +76,7 @@ def print_events(run_dir: Path, out: Any, prefix: str = "") -> None:
 
 def show_command(argv: list[str]) -> int:
     """``autoprov show RUN``: a short human summary of a run."""
-    from ..export.model import load
+    from ..export import load
 
     options = store_parser("autoprov show", run=True).parse_args(argv)
     run_dir = run_folder(options)
@@ -115,7 +115,7 @@ def describe(model: RunModel, run_dir: Path) -> str:
             lines.append(f"          ... {len(files) - 20} more files {title}")
     outputs = RunFolder(run_dir).outputs()
     lines.append(f"outputs   {' '.join(outputs) if outputs else '(none yet: autoprov export)'}")
-    from ..export.step import read_notes
+    from ..session.postrun import read_notes
 
     for step, notes in read_notes(run_dir).items():
         for note in notes:

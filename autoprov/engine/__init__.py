@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..errors import UsageError
 from ..filtering.plans import Planner
@@ -47,13 +47,32 @@ def _monitoring_tool_free() -> bool:
     return free_tool_id() is not None
 
 
-def choose_engine(requested: str = "auto") -> tuple[str, str]:
-    """(engine name, reason, naming the core too).  Raises UsageError for an engine this
-    interpreter cannot give, or a core ``AUTOPROV_CORE`` asks for that is not there."""
-    from .core import select
+class EngineChoice(NamedTuple):
+    """The engine and core of a process, chosen once, with the reason recorded in the run and shown
+    by ``--debug engine``.  A NamedTuple: ``dataclasses`` costs ~10 ms of every run's start-up."""
 
-    name, reason = _choose(requested)
-    return name, f"{reason}; {select()[2]}"
+    name: str  # monitoring, settrace or setprofile
+    reason: str  # why this engine, naming the core too
+    core: str  # "native" or "pure" (:mod:`.core`)
+    native: ModuleType | None  # the ``autoprov._native`` module when the core is native
+
+    @classmethod
+    def choose(cls, requested: str = "auto") -> EngineChoice:
+        """The engine ``requested`` (``auto``: the best this interpreter gives).  Raises UsageError for
+        an engine this interpreter cannot give, or a core ``AUTOPROV_CORE`` asks for that is not there."""
+        from .core import select
+
+        name, reason = _choose(requested)
+        native, core, core_reason = select()
+        return cls(name, f"{reason}; {core_reason}", core, native)
+
+    @classmethod
+    def of_run(cls, name: str) -> EngineChoice:
+        """A child process: the engine its run chose, on the core this process can load."""
+        from .core import select
+
+        native, core, core_reason = select()
+        return cls(name, f"the engine of the run; {core_reason}", core, native)
 
 
 def _choose(requested: str) -> tuple[str, str]:

@@ -18,6 +18,8 @@ from threading import get_ident
 from types import ModuleType
 from typing import Any, Protocol
 
+from ..recorder.fileevents import COMMAND_EVENTS
+
 # The one list of the audit events the file record is made of (autoprov.recorder.fileevents).
 FILE_EVENTS = frozenset(
     {
@@ -37,8 +39,6 @@ FILE_EVENTS = frozenset(
         "sys.addaudithook",  # the program adds a hook of its own: see on_program_hook
     }
 )
-# Programs started by the run (issue 14): command activities, see autoprov.children.commands.
-COMMAND_EVENTS = frozenset({"subprocess.Popen", "os.exec"})
 WATCHED_EVENTS = FILE_EVENTS | COMMAND_EVENTS
 
 
@@ -50,7 +50,7 @@ class AuditSink(Protocol):
 
 _sink: AuditSink | None = None
 # Called (once per new hook) when the program adds an audit hook: the event is raised before the new
-# hook joins the list, so what this callback does is out of that hook's sight (autoprov.offload).
+# hook joins the list, so what this callback does is out of that hook's sight (autoprov.session.offload).
 on_program_hook: Any = None
 _installed: str | None = None  # "native" or "pure" once the process hook exists
 program_hooked = False  # the program added an audit hook of its own: it sees whatever autoprov does next

@@ -33,15 +33,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .. import __version__, events
+from .. import events
+from ..version import __version__
 from ..log.writer import EventLog
 from ..recorder.files import hash_file
-from ..store.atomic import create_temporary
+from ..store.atomic import atomic_write
 from .lookup import entity_ids
 from .model import RunModel, load
 from .products import outputs
-from .provjson import write_statements
-from .dot import short_name
+from .renderers.provjson import write_statements
+from .renderers.dot import short_name
 from .statements import ENVIRONMENT, SESSION, Statement, namespaces, statements
 
 EMBED_HDU = "PROVENANCE"
@@ -268,19 +269,7 @@ def _rewrite(path: str, cards: list[tuple[str, str, str]], provenance: Any) -> i
     content = buffer.getvalue()
     if compressed:
         content = gzip.compress(content, mtime=0)
-    mode = os.stat(path).st_mode & 0o7777
-    handle, temporary = create_temporary(Path(path))
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    atomic_write(Path(path), content, mode=os.stat(path).st_mode & 0o7777)  # the file keeps its permissions
     return count
 
 

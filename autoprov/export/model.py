@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..children.merge import merged_events
+from ..log.merge import merged_events
 from .inferred import infer
 
 EntityKey = tuple

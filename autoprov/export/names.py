@@ -13,7 +13,6 @@ import re
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 
-FORMATS = ("json", "provn", "xml", "ttl", "html")  # the documents a run can be exported to (html: the report)
 VOPROV = "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
 NAMESPACES = {
     "voprov": VOPROV,

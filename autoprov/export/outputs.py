@@ -17,9 +17,10 @@ from typing import Any
 from ..store.atomic import atomic_write
 from ..store.layout import RunFolder
 from .model import RunModel
-from .names import FORMATS, utc
-from .render import RenderError, dot_program
-from .render import render as draw
+from .names import utc
+from .renderers import FORMATS
+from .renderers.images import RenderError, dot_program
+from .renderers.images import render as draw
 from .renderers import RENDERERS
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from os.path import basename
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 from .inferred import INFERRED_TYPE
 from .model import Activity, EntityKey, RunModel
 from .names import QName, Time, local, run_namespace

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import xxhash
 
-from .. import __version__
+from ..version import __version__
 from .compiler import Validated
 
 SCHEMA_REVISION = "3"  # 2: entity types and state, property accessors, index lists; 3: calls

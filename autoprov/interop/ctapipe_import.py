@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import ForeignLogError
 from ..recorder.files import hash_file
-from ..store.index import schema
+from ..index import schema
 from .ctapipe_log import read_log
 from .reference_meta import activity_id
 
@@ -57,7 +57,7 @@ class Match(NamedTuple):
 def import_logs(database: Any, logs: list[Path]) -> list[str]:
     """Read every log first (a bad one imports nothing), then write each log's runs in one
     transaction; the run ids, in log order.  ``database`` is the store's :class:`Database`."""
-    from ..store.index.writer import write_rows
+    from ..index.writer import write_rows
 
     parsed = [(log, read_log(log)) for log in logs]
     imported: list[str] = []

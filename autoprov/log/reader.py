@@ -109,28 +109,14 @@ def _any(value: Any) -> str | None:
 
 
 Check = Callable[[Any], "str | None"]
-# kind -> checks of the fields after the kind, in order (trailing extra fields are allowed: a
-# newer version may add some); the optional trailing fields are listed in OPTIONAL.
-SHAPES: dict[str, tuple[Check, ...]] = {
-    events.RUN: (_str, _int, _dict),
-    events.ACT: (_int, _opt_int, _str, _str, _int, _str, _opt_dict),
-    events.END: (_int, _int, _str, _opt_str, _opt_dict),
-    events.USE: (_int, _str, _int, _opt_int),
-    events.GEN: (_int, _str, _int, _opt_int),
-    events.OBJ: (_int, _opt_dict),
-    events.MEMBER: (_int, _int),
-    events.FILEARG: (_int, _str, _str, _str),
-    events.FILE: (_opt_int, _str, _str, _int, _any),
-    events.DIGEST: (_str, _int, _algorithm, _hex, _opt_int, _opt_int),
-    events.ERROR: (_str, _str),
-    events.DESC: (_str, _opt_dict),
-    events.ENV: (_dict,),
-    events.EXIT: (_int, _str, _opt_int, _opt_dict),
-    events.INFORM: (_int, _str, _opt_int),
-    events.CMDPID: (_int, _int),
-    events.PROC: (_str, _int, _dict),
+# the field types of autoprov.events.SHAPES and their checks
+CHECKS: dict[str, Check] = {
+    "str": _str, "str?": _opt_str, "int": _int, "int?": _opt_int, "dict": _dict, "dict?": _opt_dict,
+    "hex": _hex, "algorithm": _algorithm, "any": _any,
 }
-OPTIONAL = {events.END: 1}  # END's results
+# kind -> checks of the fields after the kind, in order: the shapes of :data:`autoprov.events.SHAPES`
+SHAPES: dict[str, tuple[Check, ...]] = {kind: tuple(CHECKS[name] for name in shape) for kind, shape in events.SHAPES.items()}
+OPTIONAL = events.OPTIONAL_FIELDS
 FILE_VERSION_OPS = ("read", "write", "update")  # their extra is the file version
 FILE_PATH_OPS = ("rename", "copy")  # their extra is the destination
 
@@ -199,7 +185,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
 
 def read_events(run_dir: Path | str) -> Iterator[list]:
     """The well-formed events of a run's first process, in order (see the module docstring for what
-    is skipped).  The logs of its child processes are merged by :mod:`autoprov.children.merge`."""
+    is skipped).  The logs of its child processes are merged by :mod:`autoprov.log.merge`."""
     return read_log(RunFolder(Path(run_dir)).events)
 
 

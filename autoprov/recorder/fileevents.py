@@ -33,6 +33,9 @@ from .files import FileTracker
 from .paths import Scope, excluded_folders, fd_path, real_path, written_path
 
 # Callers whose file events are not the analysis' own (module loading, source lines of tracebacks).
+# Programs started by the run (issue 14): command activities, see autoprov.children.commands;
+# the audit hook (autoprov.engine.audit) watches them beside its file events.
+COMMAND_EVENTS = frozenset({"subprocess.Popen", "os.exec"})
 IGNORED_CALLERS = ("importlib", "_frozen_importlib", "zipimport", "pkgutil", "linecache", "tokenize")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR
 
@@ -158,10 +161,6 @@ class FileEvents:
             "os.truncate": self._truncate, "os.link": self._link, "os.symlink": self._symlink,
             "shutil.copyfile": self._copyfile, "shutil.copytree": self._copytree, "shutil.rmtree": self._rmtree,
         }
-        # programs started (subprocess.Popen, os.exec audit events): autoprov.children.commands.
-        # Imported here, not at module level: the engine package imports the recorder package.
-        from ..engine.audit import COMMAND_EVENTS
-
         self.command_events = COMMAND_EVENTS
         self.on_command: Callable[[str, tuple], None] | None = None
 

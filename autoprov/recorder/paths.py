@@ -58,9 +58,7 @@ def recorder_folders() -> set[str]:
     """autoprov's own code and shipped filters (an editable install lives outside site-packages)."""
     import importlib.util
 
-    import autoprov
-
-    folders = {os.path.dirname(os.path.abspath(autoprov.__file__))}
+    folders = {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}  # the autoprov package
     shipped = importlib.util.find_spec("autoprov.shipped_filters")
     for location in (shipped.submodule_search_locations or []) if shipped is not None else []:
         folders.add(os.path.abspath(location))

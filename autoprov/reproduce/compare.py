@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..export.fits_embed import EMBED_HDU, EMBED_KEYWORDS
+from ..export.fits_embed import EMBED_HDU, EMBED_KEYWORDS, is_fits
 
 FITS_STAMPS = ("DATE", "DATE-HDU", "CREATED", "CREATOR", "CHECKSUM")
 FITS_STAMP_COMMENTS = ("CHECKSUM", "DATASUM")
@@ -68,7 +68,7 @@ def compare(original: Path, remade: Path, tolerance: Tolerance = Tolerance(), pa
         return Comparison(False, "the original is gone")
     if filecmp.cmp(original, remade, shallow=False):
         return Comparison(True, "identical bytes")
-    if _is_fits(original) and _is_fits(remade):
+    if is_fits(original) and is_fits(remade):
         return _fits(original, remade, tolerance)
     left, right = _unpacked(original), _unpacked(remade)
     if left is None or right is None:
@@ -90,7 +90,7 @@ def compare(original: Path, remade: Path, tolerance: Tolerance = Tolerance(), pa
 def sniff(path: Path) -> str:
     """The format of a file from its content: ``FITS``, ``JSON``, ``YAML``, ``text`` or ``binary``,
     prefixed with ``gzipped`` when it is a gzip stream."""
-    if _is_fits(path):
+    if is_fits(path):
         return "gzipped FITS" if _gzipped(path) else "FITS"
     content = _unpacked(path)
     texts = _decoded(content, b"") if content is not None else None
@@ -142,18 +142,6 @@ def _moved(texts: tuple[str, str], paths: tuple[str, str] | None) -> tuple[str, 
 
 
 # -- FITS ------------------------------------------------------------------------------------
-
-
-def _is_fits(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            start = handle.read(9)
-        if start[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as handle:
-                start = handle.read(9)
-    except (OSError, EOFError):
-        return False
-    return start == b"SIMPLE  ="
 
 
 def _fits(original: Path, remade: Path, tolerance: Tolerance) -> Comparison:

@@ -1,6 +1,6 @@
 """The re-run's safety net: an audit hook that refuses to change the original run's files.
 
-``autoprov rerun`` starts the program through ``python -m autoprov.reproduce.guard GUARD.json --
+``autoprov rerun`` starts the program through ``python -m autoprov.cli.guarded GUARD.json --
 <autoprov run options and program>``: this installs :class:`Guard` and then runs the program under
 capture exactly as ``autoprov run`` does.  The hook sees every open for writing, rename, removal,
 truncation and copy of the process; one whose real path (symbolic links resolved, so a write through
@@ -17,8 +17,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import sys
-from pathlib import Path
 
 WATCHED = frozenset({"open", "os.rename", "os.remove", "os.rmdir", "os.truncate", "shutil.rmtree", "shutil.copyfile", "shutil.copytree"})
 WRITING = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -64,20 +62,3 @@ def settings(protected_files: list[str], protected_roots: list[str], allowed_roo
         "protected_roots": sorted({os.path.realpath(path) for path in protected_roots}),
         "allowed_roots": sorted({os.path.realpath(path) for path in allowed_roots}),
     })
-
-
-def main(argv: list[str]) -> int:
-    """``GUARD.json -- <autoprov run arguments>``: install the guard, then ``autoprov run``."""
-    if len(argv) < 2 or argv[1] != "--":
-        print("usage: python -m autoprov.reproduce.guard GUARD.json -- <autoprov run arguments>", file=sys.stderr)
-        return 2
-    config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    sys.addaudithook(Guard(config["protected_files"], config["protected_roots"], config["allowed_roots"]))
-    from ..cli import main as autoprov
-
-    sys.argv = [sys.argv[0], *argv[2:]]
-    return autoprov(["run", *argv[2:]])
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -143,7 +143,7 @@ def plan(model: RunModel, scratch: Path) -> Plan:
     for name, value in ((model.environment or {}).get("environment_variables") or {}).items():
         if not name.startswith("AUTOPROV_") and value != "<redacted>" and os.environ.get(name) != value:
             notes.append(f"${name} was {value!r} in the run, is {os.environ.get(name)!r} now")
-    command = [python, "-m", "autoprov.reproduce.guard", str(scratch / "guard.json"), "--", *options, *program, *arguments]
+    command = [python, "-m", "autoprov.cli.guarded", str(scratch / "guard.json"), "--", *options, *program, *arguments]
     return Plan(command, work, environment, scratch, store, original, relative, notes)
 
 

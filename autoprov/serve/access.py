@@ -21,9 +21,9 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 
 from ..errors import StoreError
-from ..store.index import schema
-from ..store.index.database import Database
-from ..store.index.location import StoreLocation, resolve_store
+from ..index import schema
+from ..index.database import Database
+from ..store.location import StoreLocation, resolve_store
 
 READS = ("SELECT", "WITH", "PRAGMA", "BEGIN", "SHOW", "SET", "ROLLBACK", "COMMIT")
 _deadline: ContextVar[float | None] = ContextVar("autoprov_serve_deadline", default=None)

@@ -44,7 +44,7 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
     """The service over ``index``; with ``token``, every request must carry it."""
 
     def runs(request: Request) -> Response:
-        from ..store.index.query import find_runs, parse_time
+        from ..index.query import find_runs, parse_time
 
         filters = {name: value.strip() for name, value in request.query_params.items() if value.strip()}
         unknown = set(filters) - {"status", "since", "until", "script", "param", "used", "generated", "token"}
@@ -63,8 +63,8 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
     def run(request: Request) -> Response:
         from sqlalchemy import select
 
-        from ..store.index import schema
-        from ..store.index.query import resolve_run, run_info
+        from ..index import schema
+        from ..index.query import resolve_run, run_info
 
         with index.read() as connection:
             info = resolve_run(connection, request.path_params["run_id"], "run")
@@ -75,7 +75,7 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
         return HTMLResponse(pages.run_page(info, inputs, outputs, others, _report(info) is not None, index.display()))
 
     def report(request: Request) -> Response:
-        from ..store.index.query import resolve_run
+        from ..index.query import resolve_run
 
         with index.read() as connection:
             info = resolve_run(connection, request.path_params["run_id"], "run")
@@ -100,8 +100,8 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
         return HTMLResponse(pages.steps_page(path, direction, ordered, index.display()))
 
     def diff(request: Request) -> Response:
-        from ..store.index.diff import diff_runs
-        from ..store.index.query import resolve_run
+        from ..index.diff import diff_runs
+        from ..index.query import resolve_run
 
         a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
         if not a or not b:
@@ -121,7 +121,7 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
             return Response(json.dumps(document, indent=1), media_type=media, headers=headers)
         if query.format == "PROV-XML":
             return Response(documents.prov_xml(document), media_type=media, headers=headers)
-        from ..export.render import RenderError
+        from ..export.renderers.images import RenderError
 
         try:
             content = documents.image(graph, query, "svg" if query.format == "PROV-SVG" else "png", index.bounds.seconds)
@@ -152,7 +152,7 @@ def create_app(index: Index, token: str | None = None) -> Starlette:
 
 
 def _report(info: Any) -> Path | None:
-    from ..store.index.location import this_host
+    from ..store.location import this_host
     from ..store.layout import RunFolder
 
     if info.host not in (None, this_host()):

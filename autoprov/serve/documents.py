@@ -7,7 +7,7 @@ run (``r<run-id>``).  ``MODEL=IVOA`` adds the voprov terms (activity description
 The flags add what the index holds beside the graph: ``CONFIGURATION`` the parameters
 (``param:<name>``), ``AGENTS`` each run's agents and ``wasAssociatedWith``, ``MEMBERS`` collections'
 members (``hadMember``), ``DESCRIPTIONS`` 1 the description ids, 2 their text; ``ATTRIBUTES=0``
-leaves out everything but labels.  Images are drawn by :func:`autoprov.export.render.render`, the
+leaves out everything but labels.  Images are drawn by :func:`autoprov.export.renderers.images.render`, the
 renderer the run's own graphs use.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
-from ..export.dot import quote, short_name
+from ..export.renderers.dot import quote, short_name
 from ..export.names import NAMESPACES, local, run_namespace
-from ..store.index import schema
+from ..index import schema
 from .provsap import Graph, Query
 
 
@@ -176,6 +176,6 @@ def dot(graph: Graph, query: Query) -> str:
 
 
 def image(graph: Graph, query: Query, fmt: str, timeout: float) -> bytes:
-    from ..export.render import render
+    from ..export.renderers.images import render
 
     return render(dot(graph, query), fmt, timeout=timeout)

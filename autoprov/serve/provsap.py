@@ -25,8 +25,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from ..errors import StoreError
-from ..store.index import schema
-from ..store.index.query import RunInfo, resolve_run
+from ..index import schema
+from ..index.query import RunInfo, resolve_run
 from .access import Bounds
 
 FORMATS = {"PROV-JSON": "application/json", "PROV-XML": "application/xml", "PROV-SVG": "image/svg+xml", "PROV-PNG": "image/png"}
@@ -221,7 +221,7 @@ def _recorded_path(connection: Connection, digest: str) -> str | None:
 
 
 def _path_content(connection: Connection, text: str) -> tuple[list[str], str]:
-    from ..store.index.query import file_digests
+    from ..index.query import file_digests
 
     digests = file_digests(connection, Path(text))
     recorded = [d for d in digests if _recorded_path(connection, d)]
@@ -272,11 +272,11 @@ def _continues(connection: Connection, digest: str, direction: str) -> bool:
 
 def _from_content(connection: Connection, graph: Graph, digests: list[str], path: str, direction: str, depth: int) -> None:
     if direction == "BACK":
-        from ..store.index.lineage import trace_content
+        from ..index.lineage import trace_content
 
         _add_lineage(graph, trace_content(connection, digests, path).root, depth)
     else:
-        from ..store.index.impact import impact
+        from ..index.impact import impact
 
         result = impact(connection, digests[0] if len(digests) == 1 else path, depth=depth, limit=graph.limit)
         _add_impact(graph, graph.file(path, digests[0]), result.products)

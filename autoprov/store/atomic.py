@@ -27,9 +27,10 @@ def create_temporary(path: Path) -> tuple[int, str]:
 
 
 @contextmanager
-def atomic_file(path: Path, binary: bool = False, buffering: int = -1) -> Iterator[IO]:
+def atomic_file(path: Path, binary: bool = False, buffering: int = -1, mode: int = 0o640) -> Iterator[IO]:
     """A file to write ``path`` through: a temporary next to it, renamed into place on success and
-    removed on any failure, so ``path`` is never seen half-written (derived documents: no fsync)."""
+    removed on any failure, so ``path`` is never seen half-written (derived documents: no fsync).
+    ``mode``: its permissions (a file rewritten in place keeps its own)."""
     path = Path(path)
     handle, temporary = create_temporary(path)
     try:
@@ -39,7 +40,7 @@ def atomic_file(path: Path, binary: bool = False, buffering: int = -1) -> Iterat
             out = os.fdopen(handle, "w", encoding="utf-8", buffering=buffering)
         with out:
             yield out
-        os.chmod(temporary, 0o640)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -49,7 +50,7 @@ def atomic_file(path: Path, binary: bool = False, buffering: int = -1) -> Iterat
         raise
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
+def atomic_write(path: Path, data: str | bytes, mode: int = 0o640) -> None:
     """Write ``path`` at once through :func:`atomic_file`."""
-    with atomic_file(path, binary=isinstance(data, bytes)) as out:
+    with atomic_file(path, binary=isinstance(data, bytes), mode=mode) as out:
         out.write(data)

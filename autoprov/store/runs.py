@@ -13,8 +13,8 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 from ..errors import StoreError
-from .index.location import DEFAULT_FOLDER as DEFAULT_STORE
-from .index.location import STORE_ENV, resolve_store
+from .location import DEFAULT_FOLDER as DEFAULT_STORE
+from .location import STORE_ENV, resolve_store
 from .layout import RunFolder
 from .live import adopt_orphans, create_run_dir
 
@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_STORE", "STORE_ENV", "create_run_dir", "default_store", "fin
 
 def default_store() -> Path:
     """The folder of run folders: ``$AUTOPROV_STORE``, ``[tool.autoprov] store``, else ``.prov``
-    (with a PostgreSQL URL there, the local folder its runs go to: :mod:`.index.location`)."""
+    (with a PostgreSQL URL there, the local folder its runs go to: :mod:`.location`)."""
     return resolve_store().runs
 
 

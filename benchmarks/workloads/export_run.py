@@ -3,7 +3,7 @@
 Run in its own process so the benchmark can read its peak RSS.  Formats: ``json`` (streamed
 PROV-JSON), ``provn`` (through prov.model), ``dot`` (the compact graph text, not laid out).
 The cyclic garbage collector is paused around load and write, as every export of the product
-does (``autoprov.export.step``, ``autoprov export``): without that, collections rescanning the
+does (``autoprov.session.postrun``, ``autoprov export``): without that, collections rescanning the
 growing heap took a third of the time measured here before.
 Exits with status 3 and says so when the exporter is not importable.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 try:
     from autoprov.export import model as export_model
-    from autoprov.export import provjson
-    from autoprov.export.dot import to_dot
+    from autoprov.export.renderers import provjson
+    from autoprov.export.renderers.dot import to_dot
     from autoprov.export.outputs import serialize
     from autoprov.export.quiet_gc import paused_gc
 except ImportError as error:

@@ -26,7 +26,7 @@ try:  # the core AUTOPROV_CORE selects (autoprov before the native core had none
     NATIVE = (select()[0],)
 except ImportError:
     NATIVE = ()
-from autoprov.session import Capture
+from autoprov.session.capture import Capture
 
 
 def work(energy, index, name):

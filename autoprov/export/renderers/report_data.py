@@ -14,10 +14,10 @@ from os.path import basename
 from typing import Any
 
 from .dot import Drawing, short_name
-from .model import EntityKey, RunModel
-from .names import utc
-from .lookup import entity_ids
-from .products import inputs, outputs
+from ..model import EntityKey, RunModel
+from ..names import utc
+from ..lookup import entity_ids
+from ..products import inputs, outputs
 
 
 class ReportView:

@@ -26,10 +26,10 @@ import xxhash
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from ...errors import IndexDatabaseError
-from ...redaction import redact_text
+from ..errors import IndexDatabaseError
+from ..redaction import redact_text
 from . import schema
-from .location import StoreLocation
+from ..store.location import StoreLocation
 
 TIMEOUT_ENV = "AUTOPROV_INDEX_TIMEOUT"
 DEFAULT_TIMEOUT = 30.0

@@ -11,7 +11,7 @@ view until it ends (:mod:`autoprov.store.live`), the log's thread is invisible a
 ``os.fork`` (:mod:`autoprov.log.writer`), a forked child is detached silently (:meth:`Capture.
 detach_in_child`, the seam where child capture will start), the log is flushed before ``os._exit``
 and ``os.exec*`` (which skip every Python-level clean-up), a Ctrl-C or SIGTERM that arrives while
-the record is completed waits for it (:mod:`autoprov.interrupts`), and a capture started by the
+the record is completed waits for it (:mod:`autoprov.session.interrupts`), and a capture started by the
 program inside an active one joins it instead of failing.
 """
 
@@ -28,22 +28,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, children, environment, events, faults, interrupts
-from .children import forks as child_forks
-from .engine import audit, choose_engine, make_engine
-from .engine.core import select as select_core
-from .filtering.plans import Planner
-from .filtering.rules import Matcher
-from .log.writer import EventLog
-from .recorder import Recorder
-from .recorder.fileevents import excluded_paths
+from .. import children, environment, events, faults
+from ..version import __version__
+from . import interrupts
+from ..children import forks as child_forks
+from ..engine import EngineChoice, audit
+from ..filtering.rules import Matcher
+from ..log.writer import EventLog
+from ..recorder import Recorder
+from .process import ProcessCapture
 from .run import Run
-from .redaction import redact, redact_argv
-from .store import default_store, new_run_id
-from .store.live import create_live_dir, settle
+from ..redaction import redact, redact_argv
+from ..store import default_store, new_run_id
+from ..store.live import create_live_dir, settle
 
 if TYPE_CHECKING:
-    from .export.step import ExportStep
+    from .postrun import ExportStep
 
 _active: Capture | None = None
 
@@ -91,7 +91,7 @@ class Capture:
     def __init__(
         self,
         matcher: Matcher,
-        engine: str = "auto",
+        engine: str | EngineChoice = "auto",
         store: Path | str | None = None,
         hash_algorithm: str = "xxh3_128",
         run_info: dict[str, Any] | None = None,
@@ -99,7 +99,9 @@ class Capture:
         announce: bool = False,
     ) -> None:
         self.matcher = matcher
-        self.requested_engine = engine
+        # the engine as asked for, or already chosen (from_options chooses it before the program runs)
+        self.choice: EngineChoice | None = engine if isinstance(engine, EngineChoice) else None
+        self.requested_engine = engine.name if isinstance(engine, EngineChoice) else engine
         self.store = Path(store).absolute() if store else default_store()
         self.hash_algorithm = hash_algorithm
         self.run_info = dict(run_info or {})
@@ -113,12 +115,11 @@ class Capture:
         self.status: str | None = None
         self.recorder: Recorder | None = None
         self.finished: Run | None = None
-        self._engine: Any = None
+        self._process: ProcessCapture | None = None
         self._log: EventLog | None = None
         self._faulted = False
         self._previous_sigterm: Any = None
         self._started_at = 0.0
-        self._cpu_at_start = 0.0
         self._joined: Capture | None = None  # the active capture this one joined (started inside it)
         self._staged = False  # the run folder is outside the store until the run ends
         self._stopping = False
@@ -127,6 +128,44 @@ class Capture:
         self._offload: Any = None  # the helper doing autoprov's I/O once the program watches audit events
         self.process_ends = False  # set by `python -m autoprov`: the process ends right after stop()
         self._at_exit: Callable[[], None] | None = None
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        filters: list[str] | None = None,
+        match: list[str] | None = None,
+        engine: str = "auto",
+        store: str | os.PathLike | None = None,
+        hash_algorithm: str = "xxh3_128",
+        formats: str | None = None,
+        graphs: str | None = None,
+        export: str | None = None,
+        embed: str | None = None,
+        announce: bool = True,
+        debug_filter: bool = False,
+        run_info: dict[str, Any] | None = None,
+    ) -> Capture:
+        """The capture every front end makes (``python -m autoprov``, ``autoprov.capture()`` and
+        ``start()``, the ``%autoprov`` magics), from the options as the command line names them, so
+        each gets the same defaults (the gammapy filter when gammapy is installed), the same
+        ``[tool.autoprov]`` settings (filters, store, embed) and the same errors, all raised here,
+        before anything runs.  ``export``: background or sync (default ``$AUTOPROV_EXPORT``, else
+        background); ``announce``: print the summary lines when the capture stops.
+        """
+        from ..filtering import build_matcher
+        from ..store.location import resolve_store
+        from .postrun import ExportStep, export_mode, parse_embed, parse_formats, parse_graphs
+
+        choice = EngineChoice.choose(engine)  # a bad engine (or AUTOPROV_CORE) is a usage error, before running
+        matcher = build_matcher(filters=filters, match=match, debug=debug_filter)
+        location = resolve_store(os.fspath(store) if store else None)  # so is a bad store URL
+        kinds = parse_embed(embed)
+        step = ExportStep(parse_formats(formats), parse_graphs(graphs), export_mode(export), kinds, index=location,
+                          asked=formats is not None)
+        info = {**(run_info or {}), "filters": list(getattr(matcher, "sources", [])), "embed": list(kinds)}
+        return cls(matcher, engine=choice, store=location.runs, hash_algorithm=hash_algorithm, run_info=info, export=step,
+                   announce=announce)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -138,17 +177,12 @@ class Capture:
             self._joined = _active
             self.run_id, self.run_dir = _active.run_id, _active.run_dir
             return self
-        self.engine_name, self.engine_reason = choose_engine(self.requested_engine)
-        native, self.core, _ = select_core()
+        choice = self.choice = self.choice or EngineChoice.choose(self.requested_engine)
+        self.engine_name, self.engine_reason, self.core = choice.name, choice.reason, choice.core
         self.run_id = new_run_id()  # a Capture used as a decorator makes one run per call
         self.run_dir, self._staged = create_live_dir(self.store, self.run_id)
-        recorder = Recorder(self.hash_algorithm, excluded_paths(self.store), native)
-        recorder.on_fault = self._on_fault
-        self.recorder = recorder
-        planner = Planner(self.matcher, recorder.buffer.append)
-        # process CPU time in ns resolution (os.times() counts 10 ms ticks: 0 for short runs);
-        # not psutil, whose import alone costs ~20 ms of start-up
-        self._cpu_at_start = time.process_time()
+        process = self._process = ProcessCapture(choice, self.matcher, self.hash_algorithm, self.store, self._on_fault)
+        recorder = self.recorder = process.recorder
         self._started_at = time.perf_counter()
         info = {
             "argv": redact_argv(sys.argv),
@@ -163,16 +197,12 @@ class Capture:
             "store": str(self.store),
         }
         info.update(redact(self.run_info))  # program_args: the program's own command line
-        recorder.buffer.append((events.RUN, self.run_id, time.time_ns(), info))
-        self._log = EventLog(self.run_dir, recorder.buffer, on_error=self._on_log_error)
-        faults.inject({"recorder": recorder, "planner": planner, "file_events": recorder.file_events,
+        self._log = process.open_log(self.run_dir, (events.RUN, self.run_id, time.time_ns(), info), on_error=self._on_log_error)
+        faults.inject({"recorder": recorder, "planner": process.planner, "file_events": recorder.file_events,
                        "files": recorder.files, "log": self._log, "session": self})
-        self._log.start()
-        self._engine = make_engine(self.engine_name, planner, recorder, native)
         _active = self
         audit.on_program_hook = self._program_added_audit_hook
-        audit.activate(recorder.file_events, native)
-        self._engine.start()
+        process.start()
         self._install_sigterm()
         self._patch_exit_functions()
         atexit.register(self._run_at_exit)  # before the program's own handlers: so it runs after them
@@ -247,21 +277,17 @@ class Capture:
         self._unpatch_exit_functions()
         _active = None
         atexit.unregister(self._run_at_exit)
-        recorder = self.recorder
-        assert recorder is not None and self._log is not None and self.run_dir is not None
+        recorder, process = self.recorder, self._process
+        assert recorder is not None and process is not None and self._log is not None and self.run_dir is not None
         self.status = status
-        recorder.close_open_activities("interrupted" if status == "interrupted" else "incomplete")
-        try:
-            recorder.file_events.finish()
-        except Exception as error:
-            recorder.fault("hash", error)
+        process.close_record(status, record_scope=True)
         facts = environment.snapshot()
         recorder.buffer.append((events.ENV, self._offloaded(
             "environment", lambda: environment.complete(facts, self.hash_algorithm), facts=facts, hash_algorithm=self.hash_algorithm)))
-        info = self._resources()
+        info = {"duration": time.perf_counter() - self._started_at, **process.resources()}
         if self._log.lost:
             info["lost_events"] = self._log.lost
-        recorder.buffer.append((events.EXIT, time.time_ns(), status, exit_code, info))
+        process.end(status, exit_code, info)
         self._log.finish()
         self._settle()
         self._log.close()
@@ -328,18 +354,17 @@ class Capture:
         child into its own log (to be merged with the parent's) will start here.
         """
         global _active
-        audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
-        if self._engine is not None:
-            engine, self._engine = self._engine, None
+        process = self._process
+        if process is not None:
             # Issue 14: when children are followed, the child's own capture (autoprov.children.forks,
             # whose fork hook runs after this one) takes the engine and the recorder over.
             if child_forks.takes_over(self):
-                child_forks.adopt(self.recorder, engine)
+                audit.deactivate(process.recorder.file_events)
+                handed = process.hand_over()
+                if handed is not None:
+                    child_forks.adopt(*handed)
             else:
-                try:
-                    engine.stop()
-                except Exception:
-                    pass
+                process.stop_tracing()
         if self._log is not None:
             self._log.abandon()
         if self._offload is not None:
@@ -368,31 +393,11 @@ class Capture:
         """Stop the audit routing and the engine.  ``keep_engine``: the process is about to end and
         the program watches audit events, which would show the engine's removal (``sys.settrace``,
         ``sys.monitoring.register_callback``); the engine is left in place, feeding nothing."""
-        audit.deactivate(self.recorder.file_events if self.recorder is not None else None)
-        if self._engine is not None and not self._engine.intact():
-            self._warn(f"the program replaced autoprov's {self._engine.name} hook; calls after that were not recorded")
-            self.recorder.buffer.append((events.ERROR, "engine", f"{self._engine.name} hook replaced by the program"))
-        if keep_engine:
+        if self._process is None:
             return
-        if self._engine is not None:
-            engine, self._engine = self._engine, None
-            try:
-                engine.stop()
-            except Exception as error:
-                self._warn(f"could not stop the {engine.name} engine cleanly: {error}")
-
-    def _resources(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"duration": time.perf_counter() - self._started_at}
-        try:
-            info["cpu_time"] = time.process_time() - self._cpu_at_start
-            import resource
-
-            info["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-        except Exception as error:
-            info["resource_error"] = str(error)
-        assert self.recorder is not None
-        info["activities"] = self.recorder.activity_count
-        return info
+        warning = self._process.stop_tracing(keep_engine)
+        if warning is not None:
+            self._warn(warning)
 
     # -- faults and signals ------------------------------------------------------------------
 

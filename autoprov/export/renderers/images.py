@@ -9,7 +9,8 @@ exporter, and every import there is paid by every run.
 
 from __future__ import annotations
 
-GRAPH_FORMATS = ("svg", "png", "pdf")
+from . import GRAPH_FORMATS
+
 RENDER_TIMEOUT = 60.0
 MISSING = "Graphviz `dot` was not found: graph.dot written, no image (install graphviz, e.g. `apt-get install graphviz`)"
 # Layout hints that Graphviz's own bugs trip over (edges "lost" in routesplines with newrank and

@@ -135,6 +135,6 @@ def _upstream(changed: list[Any], a: set[str], b: set[str]) -> list[Any]:
 
 
 def _short(name: str) -> str:
-    from ...export.dot import short_name
+    from ..export.renderers.dot import short_name
 
     return short_name(name)

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
-from ...errors import StoreError
+from ..errors import StoreError
 from . import schema
 from .lineage import MAX_DEPTH, Input, RunGraph
 from .query import file_digests

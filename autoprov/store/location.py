@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...errors import StoreError, UsageError
-from ...redaction import redact_text
+from ..errors import StoreError, UsageError
+from ..redaction import redact_text
 
 DEFAULT_FOLDER = ".prov"
 STORE_ENV = "AUTOPROV_STORE"
@@ -115,7 +115,7 @@ def resolve_store(value: str | None = None, cwd: Path | None = None, environ: di
 
 
 def _settings(cwd: Path) -> tuple[dict, Path]:
-    from ...pyproject import PyprojectError, tool_settings
+    from ..pyproject import PyprojectError, tool_settings
 
     try:
         found = tool_settings(cwd)

@@ -14,10 +14,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import StoreError
-from ..layout import RunFolder
+from ..errors import StoreError
+from ..store.layout import RunFolder
 from .database import Database
-from .location import this_host
+from ..store.location import this_host
 from .query import RunInfo
 from .writer import delete_rows
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from ...errors import StoreError, UsageError
+from ..errors import StoreError, UsageError
 from . import schema
 
 DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
@@ -81,7 +81,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 def file_digests(connection: Connection, path: Path) -> list[str]:
     """``<algorithm>:<hex>`` of the file's current content for each algorithm runs in the index used."""
-    from ...recorder.files import hash_file
+    from ..recorder.files import hash_file
 
     if not path.is_file():
         return []

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .names import FORMATS
-from .quiet_gc import paused_gc
-from .render import GRAPH_FORMATS
+from ..export import FORMATS, GRAPH_FORMATS
+from ..export.quiet_gc import paused_gc
 
 if TYPE_CHECKING:  # the exporter proper is imported after the run, not at start-up
-    from ..store.index.location import StoreLocation
-    from .model import RunModel
-    from .outputs import Written
+    from ..store.location import StoreLocation
+    from ..export.model import RunModel
+    from ..export.outputs import Written
 
 
 def parse_formats(text: str | None) -> tuple[str, ...]:
@@ -67,32 +66,23 @@ def parse_embed(text: str | None, cwd: Path | None = None) -> tuple[str, ...]:
 
 
 def _pyproject_embed(cwd: Path) -> tuple[str, ...]:
-    for directory in (cwd, *cwd.parents):
-        path = directory / "pyproject.toml"
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return ()
-        if "tool.autoprov" not in text or "embed" not in text:
-            return ()
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            raise UsageError(f"{path}: reading [tool.autoprov] embed on Python 3.10 needs the 'tomli' package") from None
-        try:
-            value = tomllib.loads(text).get("tool", {}).get("autoprov", {}).get("embed", [])
-        except tomllib.TOMLDecodeError as error:
-            raise UsageError(f"{path}: invalid TOML ({error})") from None
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise UsageError(f'{path}: [tool.autoprov] embed must be a list such as ["fits"]')
-        unknown = [kind for kind in value if kind not in EMBED_KINDS]
-        if unknown:
-            raise UsageError(f"{path}: [tool.autoprov] embed: unknown {unknown[0]!r}; choose from {', '.join(EMBED_KINDS)}")
-        return tuple(value)
-    return ()
+    from ..pyproject import PyprojectError, tool_settings
+
+    try:
+        found = tool_settings(cwd)
+    except PyprojectError as error:
+        raise UsageError(str(error)) from None
+    if found is None:
+        return ()
+    path, settings = found
+    value = settings.get("embed", [])
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UsageError(f'{path}: [tool.autoprov] embed must be a list such as ["fits"]')
+    unknown = [kind for kind in value if kind not in EMBED_KINDS]
+    if unknown:
+        raise UsageError(f"{path}: [tool.autoprov] embed: unknown {unknown[0]!r}; choose from {', '.join(EMBED_KINDS)}")
+    return tuple(value)
 
 
 def display_path(path: Path) -> str:
@@ -187,8 +177,7 @@ class ExportStep:
         self.written: Written | None = None
 
     def __call__(self, run_dir: Path) -> Written:
-        from .model import load
-        from .outputs import write_run
+        from ..export import load, write_run
 
         deferred = self.mode == "background" and (set(self.formats) - {"json"} or self.graphs != ())
         notes = self._embed(Path(run_dir)) if "fits" in self.embed else []
@@ -209,7 +198,7 @@ class ExportStep:
     def _index_now(self, run_dir: Path) -> None:
         """Index the run before returning (sync); a database problem becomes one note line."""
         from ..errors import AutoprovError, IndexDatabaseError
-        from ..store.index.api import Store
+        from ..index.api import Store
 
         assert self.index is not None and self.written is not None
         later = "the run folder is kept: `autoprov index` adds it later"
@@ -224,14 +213,14 @@ class ExportStep:
             store.database.dispose()
 
     def index_arguments(self) -> list[str | None] | None:
-        """The index location as plain values, for the I/O helper that runs this step (:mod:`autoprov.offload`)."""
+        """The index location as plain values, for the I/O helper that runs this step (:mod:`autoprov.session.offload`)."""
         return None if self.index is None else [str(self.index.runs), self.index.url, self.index.origin]
 
     def _embed(self, run_dir: Path) -> list[str]:
         """Provenance into the FITS outputs, before the process exits (a next pipeline step may read
         them at once); a failure is a note, never a change of the run's outcome."""
         try:
-            from .fits_embed import embed_run
+            from ..export.fits_embed import embed_run
 
             results = embed_run(run_dir)
         except Exception as error:
@@ -310,7 +299,7 @@ class ExportStep:
 
     def _report_note(self, run_dir: Path) -> str:
         from ..store.layout import RunFolder
-        from .renderers import RENDERERS
+        from ..export.renderers import RENDERERS
 
         report = RunFolder(run_dir).report
         assert self.written is not None

@@ -1,6 +1,6 @@
 """A finished run: what :meth:`Capture.stop` returns and what the commands and magics work with.
 
-The live :class:`~autoprov.session.Capture` records; a :class:`Run` is the immutable result, as
+The live :class:`~autoprov.session.capture.Capture` records; a :class:`Run` is the immutable result, as
 pyinstrument separates its Profiler from the Session it produces.  It names the run (id, folder),
 says how it ended and what the export reported, and builds the :class:`RunModel` of its events on
 demand, once.  A Run is path-like (``os.fspath(run)`` is its folder), so code that treated the
@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .store import RunFolder, default_store, find_run
+from ..store import RunFolder, default_store, find_run
 
 if TYPE_CHECKING:
-    from .export.model import RunModel
+    from ..export.model import RunModel
 
 
 class Run:
@@ -45,7 +45,7 @@ class Run:
     def find(cls, run: str = "latest", store: Path | str | None = None) -> Run:
         """The run ``run`` (id, unique prefix or ``latest``) of ``store`` (a folder or a ``postgresql://``
         URL, whose runs are in the local folder; default: the default store)."""
-        from .store.index.location import resolve_store
+        from ..store.location import resolve_store
 
         return cls(find_run(resolve_store(os.fspath(store)).runs if store else default_store(), run))
 
@@ -65,7 +65,7 @@ class Run:
     def model(self) -> RunModel:
         """The run's events read into a :class:`RunModel` (read once, then kept)."""
         if self._model is None:
-            from .export.model import load
+            from ..export import load
 
             self._model = load(self.folder.path)
         return self._model
@@ -87,11 +87,11 @@ class Run:
         path = self.folder.graph("svg")
         if path.exists():
             return path.read_text(encoding="utf-8")
-        from .export.render import RenderError, dot_program, render
+        from ..export.renderers.images import RenderError, dot_program, render
 
         if dot_program() is None:
             return None
-        from .export.dot import to_dot
+        from ..export.renderers.dot import to_dot
 
         try:
             return render(to_dot(self.model()), "svg").decode("utf-8")

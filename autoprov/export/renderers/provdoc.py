@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import RunModel
-from .names import QName, Time, utc
-from .statements import namespaces, statements
+from ..model import RunModel
+from ..names import QName, Time, utc
+from ..statements import namespaces, statements
 
 MODEL_LIMIT = 60_000
 

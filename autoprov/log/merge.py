@@ -25,9 +25,9 @@ from typing import Any
 
 from .. import events
 from ..errors import RecordError
-from ..log.reader import read_events, read_log
+from .reader import read_events, read_log
 from ..store.layout import RunFolder
-from . import MAIN
+from ..events import MAIN
 
 PROCESS_RULE = "autoprov:process"
 VERSIONED_OPS = frozenset({"read", "write", "update"})

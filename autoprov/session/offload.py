@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 # Imported now, while the program's hook is not yet installed, because the end of the run needs them.
-PRELOAD = ("pwd", "resource", "autoprov.export.step", "autoprov.environment")
+PRELOAD = ("pwd", "resource", "autoprov.session.postrun", "autoprov.environment")
 
 
 class OffloadFailed(Exception):
@@ -48,10 +48,10 @@ class Offload:
             importlib.import_module(name)
         to_helper_read, self._to_helper = os.pipe()
         self._from_helper, from_helper_write = os.pipe()
-        package_root = str(Path(__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-        command = [sys.executable, "-W", "ignore", "-m", "autoprov.offload"]
+        command = [sys.executable, "-W", "ignore", "-m", "autoprov.session.offload"]
         starter = subprocess.Popen(["/bin/sh", "-c", 'exec 3<&0; "$@" <&3 3<&- 2>/dev/null &', "autoprov-offload", *command],
                                    stdin=to_helper_read, stdout=from_helper_write, stderr=subprocess.DEVNULL,
                                    start_new_session=True, close_fds=True, env=env)
@@ -98,7 +98,7 @@ class Offload:
             digest, size, mtime = self.request("hash", path=path, algorithm=algorithm)
             return digest, size, mtime
         except OffloadFailed:
-            from .recorder.files import hash_file
+            from ..recorder.files import hash_file
 
             return hash_file(path, algorithm)
 
@@ -106,19 +106,19 @@ class Offload:
 # -- the helper's side -----------------------------------------------------------------------------
 
 def _hash(path: str, algorithm: str) -> Any:
-    from .recorder.files import hash_file
+    from ..recorder.files import hash_file
 
     return list(hash_file(path, algorithm))
 
 
 def _environment(facts: dict[str, Any], hash_algorithm: str) -> Any:
-    from .environment import complete
+    from ..environment import complete
 
     return complete(facts, hash_algorithm)
 
 
 def _settle(folder: str, store: str, run_id: str, lost_log: str | None) -> Any:
-    from .store.live import settle
+    from ..store.live import settle
 
     content = None
     if lost_log is not None:
@@ -129,8 +129,8 @@ def _settle(folder: str, store: str, run_id: str, lost_log: str | None) -> Any:
 
 def _export(run_dir: str, formats: list[str], graphs: list[str] | None, mode: str, embed: list[str],
             index: list[str | None] | None = None) -> Any:
-    from .export.step import ExportStep
-    from .store.index.location import StoreLocation
+    from .postrun import ExportStep
+    from ..store.location import StoreLocation
 
     location = None if index is None else StoreLocation(Path(str(index[0])), index[1], str(index[2]))
     step = ExportStep(tuple(formats), None if graphs is None else tuple(graphs), mode, tuple(embed), index=location)

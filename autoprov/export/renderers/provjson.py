@@ -8,7 +8,7 @@ complete (without fsync: the document is derived from the event log, see :mod:`a
 so a crash never leaves a torn document and the whole text is never held in memory.  Numbers are
 typed exactly as ``prov`` 3.2 types them (:func:`typed_number` mirrors
 ``prov.serializers.provjson.encode_json_representation``), so that ``prov.read`` of this output
-equals :func:`autoprov.export.provdoc.document` of the same run (tested).  This module does not
+equals :func:`autoprov.export.renderers.provdoc.document` of the same run (tested).  This module does not
 import ``prov``: that import alone costs ~50 ms (``prov.identifier`` compiles its regular
 expressions), and this writer runs before every ``python -m autoprov`` exits."""
 
@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from ..store.atomic import atomic_file
-from .model import Activity, RunModel
-from .names import QName, Time, TimeText, local
-from .statements import (
+from ...store.atomic import atomic_file
+from ..model import Activity, RunModel
+from ..names import QName, Time, TimeText, local
+from ..statements import (
     Records, Statement, act_id, attribute_value, description_id, namespaces, object_attribute, object_label, printable, records,
 )
 

@@ -15,8 +15,8 @@ from collections import defaultdict
 from os.path import basename
 from typing import Any, NamedTuple
 
-from .model import Activity, EntityKey, RunModel
-from .statements import printable
+from ..model import Activity, EntityKey, RunModel
+from ..statements import printable
 
 COLLAPSE_AT = 60  # activities above which repeated calls are collapsed
 MAX_LABEL_PARAMS = 3

@@ -18,20 +18,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
-from ...errors import AutoprovError
-from ..layout import RunFolder
-from ..live import adopt_orphans
-from ..runs import run_dirs
+from ..errors import AutoprovError
+from ..store.layout import RunFolder
+from ..store.live import adopt_orphans
+from ..store.runs import run_dirs
 from . import schema
 from .database import Database
-from .location import this_host
+from ..store.location import this_host
 
 BATCH = 50  # runs per transaction when many are indexed at once ...
 BATCH_ROWS = 50_000  # ... or fewer, when they are large (rows are held in memory until written)
 from .rows import run_rows
 
 if TYPE_CHECKING:
-    from ...export.model import RunModel
+    from ..export.model import RunModel
 
 
 @dataclass
@@ -57,7 +57,7 @@ def index_runs(
     rarely); each run's rows replace any it had.  Returns the run ids.  With ``failures``, a
     folder whose record cannot be read is noted there (``"<folder>: <reason>"``) and skipped, so
     one damaged folder does not stop a rebuild; without, its error propagates."""
-    from ...export.model import load  # the exporter's reader: imported when a run is indexed
+    from ..export.model import load  # the exporter's reader: imported when a run is indexed
 
     done: list[str] = []
     chunk: list[tuple[str, dict]] = []

@@ -119,7 +119,7 @@ class RunSteps:
 
 def step_lines(steps: list[Step], indent: str, width: int = 100) -> list[str]:
     """The steps as indented text lines: ``SpectrumDatasetMaker.run x2  selection=[...]``."""
-    from ...export.dot import short_name
+    from ..export.renderers.dot import short_name
 
     lines = []
     for step in steps:

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ...errors import StoreError
+from ..errors import StoreError
 from .database import Database
-from .location import StoreLocation, resolve_store
+from ..store.location import StoreLocation, resolve_store
 
 
 class Store:
@@ -49,7 +49,7 @@ class Store:
 
         Returns an :class:`~.writer.IndexReport` (indexed ids, unchanged count, dropped ids).
         """
-        from ..runs import find_run
+        from ..store.runs import find_run
         from .writer import IndexReport, index_folders, index_run
 
         if not runs:
@@ -178,7 +178,7 @@ class Store:
 
 
 def _vanished(info: Any) -> bool:
-    from .location import this_host
+    from ..store.location import this_host
 
     return info.host == this_host() and not os.path.exists(info.folder)
 

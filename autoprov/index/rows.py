@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ...export.model import RunModel
-from ...export.statements import statements
-from ...redaction import redact_argv
-from ..layout import RunFolder
+from ..export.model import RunModel
+from ..export.statements import statements
+from ..redaction import redact_argv
+from ..store.layout import RunFolder
 from . import schema
-from .location import this_host
+from ..store.location import this_host
 
 Rows = dict[str, list[dict[str, Any]]]  # table name -> rows
 ENTITY_KINDS = {"autoprov:File": "file", "autoprov:Path": "path", "autoprov:PythonObject": "object",
@@ -280,7 +280,7 @@ class _RowBuilder:
 
     def derivation(self, _: None, formal: dict, attributes: list[tuple[str, Any]]) -> None:
         if any(name == "prov:type" and str(value) == "autoprov:InferredDerivation" for name, value in attributes):
-            return  # not a recorded link: the lineage infers it again, marked (store/index/lineage.py)
+            return  # not a recorded link: the lineage infers it again, marked (index/lineage.py)
         self.rows[schema.wasderivedfrom.name].append({
             "generated_entity_id": str(formal["prov:generatedEntity"]), "used_entity_id": str(formal["prov:usedEntity"]),
             "activity_id": None if formal.get("prov:activity") is None else str(formal["prov:activity"]),

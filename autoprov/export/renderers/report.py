@@ -23,16 +23,16 @@ from importlib.resources import files
 from os.path import basename
 from typing import Any
 
-from .. import __version__
+from ...version import __version__
 from .dot import drawing as dot_drawing
 from .dot import short_name
-from .model import RunModel
-from .names import utc
-from .products import FileVersion, program
-from .render import RenderError
-from .render import render as draw
+from ..model import RunModel
+from ..names import utc
+from ..products import FileVersion, program
+from .images import RenderError
+from .images import render as draw
 from .report_data import ReportView
-from .statements import printable
+from ..statements import printable
 
 ASSETS = "report_assets"
 SOFTWARE = ("gammapy", "numpy", "scipy", "astropy", "regions", "iminuit", "matplotlib", "autoprov")

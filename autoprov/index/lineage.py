@@ -339,7 +339,7 @@ def _imported_match(annotation: str | None) -> str | None:
 
 def lineage_dot(lineage: Lineage) -> str:
     """The cross-run chain as DOT: files (by content), the generating calls grouped by run."""
-    from ...export.dot import quote, short_name
+    from ..export.renderers.dot import quote, short_name
     from .steps import step_lines
 
     files: dict[str, str] = {}  # node key -> DOT line

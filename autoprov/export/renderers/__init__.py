@@ -3,21 +3,23 @@
 Each :class:`Renderer` says what it produces (a PROV document or a graph image), which file of the
 run folder it fills, whether it needs an optional library, and above how many PROV records a
 post-run export skips it (``prov.model`` costs ~23 us per record, Turtle ~0.4 ms).  Adding a format
-(as the HTML report was) is adding one entry; :mod:`.outputs` writes whatever the user chose.
+(as the HTML report was) is adding one entry, and every list of format names (:data:`FORMATS`,
+:data:`GRAPH_FORMATS`) follows; :mod:`..outputs` writes whatever the user chose.
 PROV-JSON is the exception that streams: its renderer writes the file itself, so a run of 100,000
 activities is never held as one string.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..store.atomic import atomic_write
-from ..store.layout import RunFolder
-from .model import RunModel
+from ...store.atomic import atomic_write
+from ...store.layout import RunFolder
+
+if TYPE_CHECKING:  # the model is imported when a renderer runs: the format names are read at start-up
+    from ..model import RunModel
 
 
 class Renderer(NamedTuple):
@@ -25,7 +27,7 @@ class Renderer(NamedTuple):
     writes it and returns the number of PROV records."""
 
     name: str
-    kind: str  # "document" | "graph" | "report"
+    kind: str  # "document" | "graph" (DOT text) | "image" (a drawing of the graph) | "report"
     target: Callable[[RunFolder], Path]
     render: Callable[[RunModel], str | bytes] | None = None
     write: Callable[[RunModel, Path], int] | None = None
@@ -34,6 +36,8 @@ class Renderer(NamedTuple):
 
     def missing(self) -> str | None:
         """Why this renderer cannot run here, or None."""
+        import importlib.util
+
         if self.needs and importlib.util.find_spec(self.needs[0]) is None:
             return f"{self.needs[1]}: pip install 'autoprov[rdf]'"
         return None
@@ -76,7 +80,7 @@ def _dot(model: RunModel) -> str:
 
 def _image(fmt: str) -> Callable[[RunModel], bytes]:
     def render(model: RunModel) -> bytes:
-        from .render import render as draw
+        from .images import render as draw
 
         return draw(_dot(model), fmt)
 
@@ -106,14 +110,13 @@ RENDERERS: dict[str, Renderer] = {
     "ttl": Renderer("ttl", "document", _document("ttl"), render=_prov_serialisation("ttl"),
                     needs=("rdflib", "Turtle needs rdflib"), limit=20_000),
     "dot": Renderer("dot", "graph", _graph("dot"), render=_dot),
-    "svg": Renderer("svg", "graph", _graph("svg"), render=_image("svg")),
-    "png": Renderer("png", "graph", _graph("png"), render=_image("png")),
-    "pdf": Renderer("pdf", "graph", _graph("pdf"), render=_image("pdf")),
+    "svg": Renderer("svg", "image", _graph("svg"), render=_image("svg")),
+    "png": Renderer("png", "image", _graph("png"), render=_image("png")),
+    "pdf": Renderer("pdf", "image", _graph("pdf"), render=_image("pdf")),
     # the self-contained HTML report; above ~30,000 activities its embedded data slows browsers down
     "html": Renderer("html", "report", lambda folder: folder.report, render=_report, limit=200_000),
 }
 
-
-def register(renderer: Renderer) -> None:
-    """Add (or replace) an output format."""
-    RENDERERS[renderer.name] = renderer
+# the documents a run can be exported to (``--format``; html: the report), and the graph images (``--graph``)
+FORMATS = tuple(name for name, renderer in RENDERERS.items() if renderer.kind in ("document", "report"))
+GRAPH_FORMATS = tuple(name for name, renderer in RENDERERS.items() if renderer.kind == "image")
