@@ -28,11 +28,13 @@ def load(run_dir: Path | str) -> RunModel:
     return read(Path(run_dir))
 
 
-def write_run(run_dir: Path, model: RunModel, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None) -> Written:
-    """Write the documents ``formats`` and graph images ``graphs`` of ``model`` into ``run_dir``."""
+def write_run(run_dir: Path, model: RunModel, formats: tuple[str, ...] = FORMATS, graphs: tuple[str, ...] | None = None,
+              asked: bool = True) -> Written:
+    """Write the documents ``formats`` and graph images ``graphs`` of ``model`` into ``run_dir``
+    (``asked``: the formats were named by the user, so a missing extra is worth a note)."""
     from .outputs import write_run as write
 
-    return write(run_dir, model, formats, graphs)
+    return write(run_dir, model, formats, graphs, asked)
 
 
 def serialize(model: RunModel, fmt: str) -> str | bytes:

@@ -314,7 +314,7 @@ class ExportStep:
 def activities_text(model: RunModel) -> str:
     """``N activities``; for none, why, since a run that matched nothing usually has a filter problem."""
     if model.activities:
-        from .clutter import internal_activities
+        from ..export.clutter import internal_activities
 
         hidden = len(internal_activities(model))  # library-internal commands: counted apart, as the graph leaves them out
         shown = f"{len(model.activities) - hidden} activities"

@@ -154,7 +154,7 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
     """The run's graph as DOT, with the node of every activity and entity (library-internal
     commands left out unless ``complete``)."""
     if not complete:
-        from .clutter import without_internal
+        from ..clutter import without_internal
 
         model = without_internal(model)
     graph = _Graph(model, len(model.activities) > COLLAPSE_AT if collapse is None else collapse)

@@ -191,7 +191,7 @@ def render(model: RunModel, complete: bool = False) -> str:
     """The report of ``model`` as one HTML document (``complete``: with the library-internal
     commands, which are otherwise left out: :mod:`.clutter`)."""
     if not complete:
-        from .clutter import without_internal
+        from ..clutter import without_internal
 
         model = without_internal(model)
     graph, drawing = _graph(model)
