@@ -4,8 +4,9 @@
  * autoprov/filtering/plans.py); this module only moves the per-event work that runs millions of
  * times per analysis out of the interpreter:
  *
- *   audit hook   PySys_AddAuditHook, installed once per process.  The event name is compared in C
- *                against the file events; only those reach the Python handler.  Measured need: a
+ *   audit hook   PySys_AddAuditHook, installed once per process.  An event seen before that is not
+ *                watched is answered from a cache in ~12 instructions; the others are compared in
+ *                C against the file events; only those reach the Python handler.  Measured need: a
  *                gammapy analysis raises 1.7-7.3 million audit events (builtins.id), each of which
  *                cost ~0.35 us in a Python hook.
  *   CodeMap      code object -> plan, by identity (pointer hash), holding both alive.  Code objects
@@ -116,39 +117,114 @@ static int audit_count = 0;
 static char *audit_names[MAX_AUDIT_EVENTS];
 static PyObject *audit_strings[MAX_AUDIT_EVENTS];  /* the same names as str, passed to Python */
 
+/* Events known not to be watched, answered before any other work.  CPython passes the same
+ * `const char *` literal for an event every time, so the slot is chosen by the pointer; the slot
+ * holds the name's first 8 bytes (and a mask for names shorter than 8), and a hit compares the
+ * event's first 8 bytes with them, so an answer never rests on an address being reused for the
+ * same name (sys.audit() from Python passes a str's buffer, which is freed and reused).  A name is
+ * cached only when no watched name shares those bytes: then equal bytes prove "not watched". */
+#define IGNORED_SLOTS 256 /* a power of two; a gammapy analysis raises ~30 distinct events */
+typedef struct {
+    uint64_t mask;
+    uint64_t word;  /* 1 in an empty or changing slot (mask 0 there): no event name starts with byte 0x01 */
+} IgnoredEvent;
+static IgnoredEvent audit_ignored[IGNORED_SLOTS];
+
+static inline size_t
+ignored_slot(const char *event)
+{
+    return (size_t)((uintptr_t)event >> 3) & (IGNORED_SLOTS - 1);
+}
+
+/* The name's first bytes up to 8 (with its NUL when shorter), and the mask of those bytes. */
+static void
+name_prefix(const char *name, uint64_t *word, uint64_t *mask)
+{
+    size_t length = strlen(name) + 1;
+    size_t count = length < 8 ? length : 8;
+    uint64_t w = 0, m = 0;
+    memcpy(&w, name, count);
+    memset(&m, 0xff, count);
+    *word = w;
+    *mask = m;
+}
+
+static void
+remember_ignored(const char *event)
+{
+    uint64_t word, mask;
+    name_prefix(event, &word, &mask);
+    for (int i = 0; i < audit_count; i++) {
+        uint64_t other, other_mask;
+        name_prefix(audit_names[i], &other, &other_mask);
+        if ((other & mask) == word) {
+            return; /* a watched name starts with the same bytes: always compared in full */
+        }
+    }
+    IgnoredEvent *slot = &audit_ignored[ignored_slot(event)];
+    slot->word = 1; /* never a half-written pair that matches */
+    slot->mask = mask;
+    slot->word = word;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* Out of line, so that audit_hook's common path saves no registers. */
+static NOINLINE int
+audit_watched(const char *event, PyObject *args)
+{
+    PyObject *handler = audit_handler;
+    for (int i = 0; i < audit_count; i++) {
+        const char *name = audit_names[i];
+        if (name[0] != event[0] || strcmp(name, event) != 0) {
+            continue;
+        }
+        if (handler == NULL) {
+            return 0;
+        }
+        PyThreadState *tstate = CURRENT_TSTATE();
+        if (tstate == NULL || PyThreadState_GetInterpreter(tstate) != audit_interpreter) {
+            return 0; /* another sub-interpreter: its objects are not ours to touch */
+        }
+        Py_INCREF(handler);
+        PyObject *result = call2(handler, audit_strings[i], args);
+        Py_DECREF(handler);
+        if (result == NULL) {
+            /* the handler reports its own faults; whatever still escapes it is dropped,
+             * except the user's KeyboardInterrupt / SystemExit */
+            if (PyErr_ExceptionMatches(PyExc_Exception)) {
+                PyErr_Clear();
+                return 0;
+            }
+            return -1;
+        }
+        Py_DECREF(result);
+        return 0;
+    }
+    remember_ignored(event);
+    return 0;
+}
+
 static int
 audit_hook(const char *event, PyObject *args, void *unused)
 {
-    /* Cost: for the ~99.9 % of events that are not file events (builtins.id, object.__getattr__),
-     * a pointer test, an interpreter test and a few first-character comparisons. */
-    PyObject *handler = audit_handler;
-    if (handler == NULL) {
-        return 0;
-    }
-    PyThreadState *tstate = CURRENT_TSTATE();
-    if (tstate == NULL || PyThreadState_GetInterpreter(tstate) != audit_interpreter) {
-        return 0; /* another sub-interpreter: its objects are not ours to touch */
-    }
-    for (int i = 0; i < audit_count; i++) {
-        const char *name = audit_names[i];
-        if (name[0] == event[0] && strcmp(name, event) == 0) {
-            Py_INCREF(handler);
-            PyObject *result = call2(handler, audit_strings[i], args);
-            Py_DECREF(handler);
-            if (result == NULL) {
-                /* the handler reports its own faults; whatever still escapes it is dropped,
-                 * except the user's KeyboardInterrupt / SystemExit */
-                if (PyErr_ExceptionMatches(PyExc_Exception)) {
-                    PyErr_Clear();
-                    return 0;
-                }
-                return -1;
-            }
-            Py_DECREF(result);
+    /* Cost: 12 instructions (callgrind, 3.12, gcc -O2) for an event seen before that is not watched,
+     * ~99.9 % of a gammapy analysis's events (builtins.id, object.__getattr__): a slot chosen by the
+     * pointer, then its first 8 bytes compared (read in one load when they lie in the same 4 KiB
+     * page, which holds the name's first byte). */
+    const IgnoredEvent *slot = &audit_ignored[ignored_slot(event)];
+    if (((uintptr_t)event & 4095) <= 4096 - 8) {
+        uint64_t head;
+        memcpy(&head, event, 8);
+        if ((head & slot->mask) == slot->word) {
             return 0;
         }
     }
-    return 0;
+    return audit_watched(event, args);
 }
 
 static PyObject *
@@ -187,6 +263,9 @@ audit_install(PyObject *module, PyObject *names)
     }
     audit_count = (int)count;
     Py_DECREF(sequence);
+    for (int i = 0; i < IGNORED_SLOTS; i++) {
+        audit_ignored[i].word = 1;
+    }
     audit_interpreter = PyInterpreterState_Get();
     if (PySys_AddAuditHook(audit_hook, NULL) < 0) {
         return NULL;
