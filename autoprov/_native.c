@@ -601,7 +601,13 @@ decide_frame(Decisions *d, PyFrameObject *frame, PyCodeObject *code, int *module
     if (name == NULL && PyErr_Occurred()) {
         return NULL;
     }
-    PyObject *known = name != NULL ? PyDict_GetItemWithError(d->modules, name) : NULL;
+    if (name == NULL || !PyUnicode_Check(name)) {
+        /* code run with globals that name no module (exec, generated functions): never an
+         * activity, as FrameDecisions.module_decision decides, without calling it each time */
+        *module_false = 1;
+        return Py_None;
+    }
+    PyObject *known = PyDict_GetItemWithError(d->modules, name);
     if (known == NULL && PyErr_Occurred()) {
         return NULL;
     }
@@ -609,7 +615,7 @@ decide_frame(Decisions *d, PyFrameObject *frame, PyCodeObject *code, int *module
         *module_false = 1;
         return Py_None;
     }
-    if (known == NULL && name != NULL && PyUnicode_CheckExact(name)) {
+    if (known == NULL && PyUnicode_CheckExact(name)) {
         /* Cost: one prefix test per module seen (~2,400 in a gammapy analysis); a module that no
          * include entry can name is rejected here instead of by a Python call (~120,000
          * instructions each) */
