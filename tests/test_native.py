@@ -121,6 +121,33 @@ def test_audit_hook_passes_only_file_events_and_never_raises(tmp_path: Path) -> 
     assert result.stdout == "['open', 'os.remove']\n"
 
 
+def test_audit_hook_cache_never_hides_a_watched_event(tmp_path: Path) -> None:
+    """The hook remembers events it does not watch by their name's first bytes, in a slot chosen by
+    the name's address: names built at run time (sys.audit from Python passes a str's buffer,
+    freed and reused) and names that share a watched name's beginning still reach the handler
+    exactly when they are watched."""
+    result = run_python("""
+        import sys
+        from autoprov import _native
+        seen = []
+        _native.audit_install(["open", "os.remove", "shutil.copytree"])
+        _native.audit_route(lambda event, args: seen.append(event))
+        for round in range(3):
+            for i in range(2000):
+                sys.audit("".join(["evt", str(i)]))  # a fresh buffer each time, addresses reused
+                watched = i % 500 == 0
+                sys.audit("".join(["op", "en"]) if watched else "".join(["ope", "n!"]))
+                sys.audit("".join(["shutil.", "copytree"]) if watched else "".join(["shutil.", "copytreeX"]))
+            for name in ("os.removex", "os.remov", "shutil.copytreex", "shutil.copytre", "opening", "ope"):
+                sys.audit(name)
+            sys.audit("os.remove"); sys.audit("shutil.copytree")
+            id(1)
+        print(seen.count("open"), seen.count("os.remove"), seen.count("shutil.copytree"), len(seen))
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "12 3 15 30\n"
+
+
 def test_audit_hook_ignores_other_sub_interpreters(tmp_path: Path) -> None:
     module = "_interpreters" if sys.version_info >= (3, 13) else "_xxsubinterpreters"
     result = run_python(f"""

@@ -14,12 +14,14 @@ test) who forces it knows it is what runs.
 from __future__ import annotations
 
 import os
+import sys
 from types import ModuleType
 
 from ..errors import UsageError
 
 CORE_ENV = "AUTOPROV_CORE"
 CORES = ("native", "pure")
+KNOWN_PYTHONS = "3.11-3.13"  # the minor versions _native.c reads interpreter internals for
 
 
 def _import_native() -> tuple[ModuleType | None, str]:
@@ -28,6 +30,16 @@ def _import_native() -> tuple[ModuleType | None, str]:
     except ImportError as error:
         return None, f"{type(error).__name__}: {error}"
     return _native, ""
+
+
+def _without_internals(native: ModuleType) -> str:
+    """What the reason adds when the native core was built without the parts that read the
+    interpreter's own structures (a Python it was not written for: ``_native.c``, KNOWN_PYTHON)."""
+    if getattr(native, "INTERNALS", True):
+        return ""
+    version = "%d.%d" % sys.version_info[:2]
+    return (f", without its interpreter-internal parts on Python {version} (written for {KNOWN_PYTHONS}): "
+            "the program's frame, the trace-function check and the decisions' code-object test run their pure twins")
 
 
 def select(environ: dict[str, str] | None = None) -> tuple[ModuleType | None, str, str]:
@@ -40,7 +52,7 @@ def select(environ: dict[str, str] | None = None) -> tuple[ModuleType | None, st
     native, problem = _import_native()
     if native is not None:
         how = f"forced by {CORE_ENV}=native" if requested == "native" else "autoprov._native is built for this interpreter"
-        return native, "native", f"native core ({how})"
+        return native, "native", f"native core ({how}){_without_internals(native)}"
     if requested == "native":
         raise UsageError(f"{CORE_ENV}=native but autoprov._native cannot be imported ({problem}); "
                          "reinstall autoprov with a C compiler and the Python headers, or unset it")

@@ -77,6 +77,9 @@ class FrameDecisions:
         self.handled: set[FrameType] = set()  # settrace: a line ran in the frame since its exception
         self.active = True  # False once the engine stopped: late callbacks of other threads do nothing
         self._on_matched = on_matched  # monitoring: enable the local events of a matched code object
+        # what the native core decides without calling Python (see module_decision and Planner)
+        self.prefixes: tuple[str, ...] | None = planner.module_prefixes() if hasattr(planner, "module_prefixes") else None
+        self.nested_never = bool(getattr(planner, "nested_never", False))
 
     def module_decision(self, frame: FrameType) -> bool:
         """Whether frames of this frame's module can be activities (cached once it is certain).
@@ -92,8 +95,9 @@ class FrameDecisions:
             return False
         module_globals = frame.f_globals
         name = module_globals.get("__name__")
-        if not isinstance(name, str) or name.startswith("autoprov."):
-            self.modules[name] = False
+        if not isinstance(name, str) or name.startswith("autoprov.") or (
+                self.prefixes is not None and not name.startswith(self.prefixes)):
+            self.modules[name] = False  # the native core rejects the second kind in C, as here
             return False
         if not self.planner.may_match_module(name):
             self.modules[name] = False
@@ -238,6 +242,7 @@ class FrameEngine:
             decisions.modules, decisions.plans, decisions.module_decision, decisions.decide, decisions.started,
             decisions.returned, decisions.errors, decisions.handled, self._recorder.fault,
             profile=self.install == "setprofile", visible=False,  # sys.gettrace() stays None, as under python
+            prefixes=decisions.prefixes, nested_never=decisions.nested_never,
         )
 
     def _set(self, hook: Callable[..., Any] | None) -> None:

@@ -75,6 +75,7 @@ class MonitoringEngine:
             monitor = self._native.Monitor(
                 decisions.modules, decisions.plans, decisions.module_decision, decisions.decide, recorder.enter,
                 recorder.leave, recorder.suspend, recorder.resume, recorder.fault, sys.monitoring.DISABLE,
+                prefixes=decisions.prefixes, nested_never=decisions.nested_never,
             )
             return {events.PY_START: monitor.on_start, events.PY_RETURN: monitor.on_return,
                     events.PY_YIELD: monitor.on_yield, events.PY_RESUME: monitor.on_resume,

@@ -93,6 +93,29 @@ class FilterMatcher:
             self._warned.add(text)
             self._say(f"warning: {text}")
 
+    # Code whose qualified name has a '<' (lambdas, comprehensions, nested functions) is never an
+    # activity here (:meth:`matches`): the native core decides it without calling Python.
+    nested_never = True
+
+    def include_prefixes(self) -> tuple[str, ...] | None:
+        """The literal prefixes every module an include entry can select starts with (None: any
+        module), shortest first with those another one covers left out: a module starting with none
+        of them has no activity (:meth:`may_match_module` is False), which the engines' native core
+        tests in C before any Python call."""
+        found: set[str] = set()
+        for entry in self.entries:
+            if entry.rule is None:
+                continue
+            prefixes = entry.selection.module_prefixes()
+            if prefixes is None:
+                return None
+            found.update(prefixes)
+        kept: list[str] = []
+        for prefix in sorted(found, key=len):
+            if not prefix.startswith(tuple(kept)):
+                kept.append(prefix)
+        return tuple(kept)
+
     def may_match_module(self, module: str) -> bool:
         """False when no include entry can select any function of ``module``."""
         return any(entry.rule is not None for entry, _ in self._for_module(module))

@@ -138,6 +138,16 @@ class Planner:
         self._emit = emit
         self._described: set[str] = set()  # activity names whose DESC event is written
 
+    def module_prefixes(self) -> tuple[str, ...] | None:
+        """Prefixes every module with an activity starts with (None: any module, or not known)."""
+        prefixes = getattr(self.matcher, "include_prefixes", None)
+        return None if prefixes is None else prefixes()
+
+    @property
+    def nested_never(self) -> bool:
+        """True when code with a '<' in its qualified name is never an activity (the matcher says so)."""
+        return bool(getattr(self.matcher, "nested_never", False))
+
     def may_match_module(self, name: str) -> bool:
         """False when no rule can select anything in module ``name`` (the fallback engines skip it)."""
         may_match = getattr(self.matcher, "may_match_module", None)

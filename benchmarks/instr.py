@@ -1,0 +1,176 @@
+"""Instruction counts of autoprov's overhead, under valgrind's callgrind (``make bench-instr``).
+
+A plain run's CPU time varies 10-15 % on the shared machines, so a 3 % overhead cannot be resolved
+by timing; callgrind counts the same instructions for the same program whatever the load.  Each
+case runs as ``python script.py`` (plain), ``python -m autoprov script.py`` (the default engine,
+native core) and under the bare floors (a C audit hook returning at once; ``sys.monitoring``
+PY_START returning DISABLE), two callgrind processes at a time.  Only the program's own process is
+counted (``--trace-children=no``): autoprov's export runs detached after the program exits.
+
+autoprov's share is split by the inclusive cost of its C entry points (``callgrind_annotate
+--inclusive=yes``):
+
+* hook: ``audit_hook`` (with the Python handler it calls for file events);
+* decisions: ``decide_frame`` (module and code-object decisions, their Python calls included);
+* recording: the monitoring / trace callbacks (``monitor_on_*``, ``frame_event``) less decisions;
+* start-up and end of run: whatever autoprov's process runs outside the program, that is its total
+  less ``exec_as_main`` (the program) against plain's total less ``_PyRun_SimpleFileObject``; the empty script's
+  figure is the start-up part, the rest of it is the end of the run;
+* other: what the program itself runs more (the interpreter's per-event work, the floor, and
+  anything not attributed above).
+
+    python benchmarks/instr.py [--cases crab_1d,...] [--floors] [--jobs 2]
+    python benchmarks/instr.py events      instructions per non-file audit event, native hook
+
+Callgrind runs ~50x slower than the program: a 10 s analysis takes ~8 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cases  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+INSTR = HERE / "instr"
+ENTRY_POINTS = ("_PyRun_SimpleFileObject", "exec_as_main", "audit_hook", "decide_frame", "monitor_on_start", "monitor_on_return",
+                "monitor_on_unwind", "monitor_on_yield", "monitor_on_resume", "frame_event")
+# "1,234 (0.5%)  file.c:function [object]"; a recursion level's own line ends the name in 'N (skipped:
+# the outermost level's inclusive cost holds it)
+LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?\S*?:(\w+)(?:\s|$)")
+
+
+def callgrind(command: list[str], out: Path, env: dict[str, str], cwd: Path) -> Path:
+    """Run ``command`` under callgrind into ``out``; raise when the program fails."""
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=no", f"--callgrind-out-file={out}", *command],
+                          env=env, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed under callgrind:\n{done.stderr[-3000:]}")
+    return out
+
+
+def totals(out: Path) -> tuple[int, dict[str, int]]:
+    """(program total, inclusive instructions of each entry point found) of a callgrind file."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
+                          capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"^([\d,]+).*PROGRAM TOTALS", text, re.M).group(1).replace(",", ""))
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        match = LINE.match(line)
+        if match and match.group(2) in ENTRY_POINTS:
+            found[match.group(2)] = found.get(match.group(2), 0) + int(match.group(1).replace(",", ""))
+    return total, found
+
+
+def components(plain: tuple[int, dict[str, int]], traced: tuple[int, dict[str, int]]) -> dict[str, int]:
+    """autoprov's extra instructions by component (see the module docstring)."""
+    plain_total, plain_parts = plain
+    total, parts = traced
+    callbacks = sum(parts.get(name, 0) for name in ENTRY_POINTS if name.startswith("monitor_on_") or name == "frame_event")
+    program = parts.get("exec_as_main", 0)
+    outside = (total - program) - (plain_total - plain_parts.get("_PyRun_SimpleFileObject", 0))
+    hook, decisions = parts.get("audit_hook", 0), parts.get("decide_frame", 0)
+    return {"hook": hook, "decisions": decisions, "recording": callbacks - decisions, "outside the program": outside,
+            "other": (total - plain_total) - hook - callbacks - outside}
+
+
+def variants(python: str, floors: bool) -> dict[str, list[str]]:
+    found = {"plain": [python], "autoprov": [python, "-m", "autoprov", "--quiet"]}
+    if floors:
+        found["floor: C audit hook"] = [python, str(HERE / "floors" / "run.py"), "caudit"]
+        found["floor: monitoring DISABLE"] = [python, str(HERE / "floors" / "run.py"), "monitoring"]
+    return found
+
+
+def run_cases(options: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="autoprov-instr-"))
+    env = dict(os.environ, AUTOPROV_STORE=str(tmp / "store"), MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="")
+    env.setdefault("GAMMAPY_DATA", str(cases.REPO.parent / "shared" / "data" / "gammapy-data"))
+    # byte-compiled as an install leaves it (PYTHONDONTWRITEBYTECODE would otherwise make every run compile)
+    subprocess.run([options.python, "-c", "import autoprov, compileall, os; "
+                    "compileall.compile_dir(os.path.dirname(autoprov.__file__), quiet=1)"], check=True, env=env, cwd=tmp)
+    if options.floors:
+        subprocess.run([options.python, str(HERE / "floors" / "build.py"), str(tmp / "floors")], check=True)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp / "floors"), env.get("PYTHONPATH")]))
+    chosen = {case.name: case for case in [*cases.REAL, cases.STARTUP]}
+    names = options.cases.split(",")
+    jobs = []
+    for name in names:
+        case = chosen[name]
+        args = [arg.format(tmp=tmp) for arg in case.args]
+        for label, prefix in variants(options.python, options.floors).items():
+            if options.only and label.split(":")[-1].split()[0] not in options.only.split(","):
+                continue
+            jobs.append((name, label, [*prefix, str(cases.REPO / case.script), *args]))
+    with ThreadPoolExecutor(options.jobs) as pool:
+        outs = list(pool.map(lambda job: callgrind(job[2], tmp / f"{job[0]}.{job[1][:12].replace(' ', '_')}.out", env,
+                                                   tmp), jobs))
+    results = {(name, label): totals(out) for (name, label, _), out in zip(jobs, outs)}
+    if options.only:  # a partial run: the raw figures only
+        for (name, label), (total, parts) in results.items():
+            print(f"{name:<18} {label:<26} {total:>16,} {parts}")
+        if not options.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    print(f"instructions (callgrind), {sys.version.split()[0]} at {options.python}, commit {commit}")
+    print(f"{'case':<18} {'variant':<26} {'G instr':>9} {'ratio':>7}")
+    for name in names:
+        plain = results[(name, "plain")]
+        for label in variants(options.python, options.floors):
+            total = results[(name, label)][0]
+            print(f"{name:<18} {label:<26} {total / 1e9:>9.3f} {total / plain[0]:>7.4f}")
+        extra = components(plain, results[(name, "autoprov")])
+        print(f"{'':<18} autoprov's extra by component (M instructions):")
+        for part, count in extra.items():
+            print(f"{'':<20} {part:<22} {count / 1e6:>10.1f}")
+    if not options.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        print(f"callgrind files kept in {tmp}")
+
+
+def per_event(options: argparse.Namespace) -> None:
+    """Instructions of the native hook per non-file audit event: ``audit_hook``'s inclusive cost over
+    COUNT ``id()`` calls, and the same for a bare C hook (the floor)."""
+    tmp = Path(tempfile.mkdtemp(prefix="autoprov-events-"))
+    subprocess.run([options.python, str(HERE / "floors" / "build.py"), str(tmp)], check=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tmp), os.environ.get("PYTHONPATH")])))
+    count = 200_000
+    for mode in ("floor", "native"):
+        out = callgrind([options.python, str(INSTR / "audit_events.py"), mode, str(count)], tmp / f"{mode}.out", env, tmp)
+        text = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)], capture_output=True,
+                              text=True).stdout
+        cost = sum(int(m.group(1).replace(",", "")) for m in map(LINE.match, text.splitlines()) if m and m.group(2) == "audit_hook")
+        print(f"{mode:<7} audit_hook: {cost / count:.1f} instructions per event (its own cost over {count:,} id() calls; "
+              f"the few other events of the run included)")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="?", default="cases", choices=("cases", "events"))
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--cases", default="crab_1d,crab_3d_analysis,simulate_3d,empty script")
+    parser.add_argument("--floors", action="store_true", help="also the bare floors (C audit hook, monitoring DISABLE)")
+    parser.add_argument("--jobs", type=int, default=2, help="callgrind processes at once (counts do not depend on it)")
+    parser.add_argument("--only", default="", help="comma list of variants' first words (plain, autoprov, C, monitoring): raw figures only")
+    parser.add_argument("--keep", action="store_true", help="keep the callgrind files")
+    options = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    per_event(options) if options.what == "events" else run_cases(options)
+
+
+if __name__ == "__main__":
+    main()
