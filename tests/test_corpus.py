@@ -1,0 +1,113 @@
+"""The corpus of user programs (tests/corpus/, issue 19): each runs under plain python and under
+``python -m autoprov`` with default options, in fresh folders, and must show
+
+* the same exit status, stdout, stderr (apart from autoprov's one summary line) and written files
+  (FITS compared apart from CREATED/DATE, gammapy YAML apart from its date);
+* every data file the program read (listed by an audit hook of the plain run's own) recorded as
+  used, with the digest of its content;
+* its products traced back to the input files by ``autoprov.Store().lineage``, at least as well as
+  the expectation table below says.
+
+The table is explicit on purpose: "recorded" means the lineage reaches an input file through links
+of the record, "inferred" only through the links the index infers (files the run read before it
+wrote the product), "none" not at all.  A product that does better than its row is reported with a
+warning so its row can be raised; one that does worse fails.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from corpus_check import (CORPUS, GAMMAPY_DATA, TRACE_ORDER, data_reads, digest_of, is_data_input, recorded_reads,
+                          run, same_content, strip_summary, trace, written_files)
+
+pytestmark = [pytest.mark.slow, pytest.mark.gammapy]
+SCRIPTS = sorted(path.stem for path in CORPUS.glob("*.py"))
+WORKERS = 2  # this machine's cores; the pairs run side by side
+
+# script -> product (relative to the run's folder) -> how it is traced today.
+EXPECTED_TRACE: dict[str, dict[str, str]] = {}
+
+# Products whose lineage must reach these inputs (globs under $GAMMAPY_DATA), at the level of their row.
+REQUIRED_INPUTS = {
+    ("survey_map", "out/hess_dr1_counts.fits"): "hess-dl3-dr1/data/hess_dl3_dr1_obs_id_*.fits.gz",
+    ("survey_map", "out/hgps_exclusion_mask.fits"): "catalogs/hgps_catalog_v1.fits.gz",
+}
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory) -> dict:
+    """The plain and autoprov runs of every script a selected test names, two at a time (the
+    longest first), so that ``-k script`` runs that script only."""
+    base = tmp_path_factory.mktemp("corpus")
+    selected = {item.callspec.params["script"] for item in request.session.items
+                if item.module is request.module and "script" in getattr(getattr(item, "callspec", None), "params", {})}
+    jobs = [(script, mode) for script in sorted(selected, key=lambda name: name != "survey_map") for mode in ("plain", "autoprov")]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        futures = {job: pool.submit(run, CORPUS / f"{job[0]}.py", base / job[0] / job[1], autoprov=job[1] == "autoprov",
+                                    audit=job[1] == "plain") for job in jobs}
+    results: dict = {}
+    for (script, mode), future in futures.items():
+        results.setdefault(script, {})[mode] = future.result()
+    return results
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_same_status_output_and_files(runs, script):
+    plain, captured = runs[script]["plain"], runs[script]["autoprov"]
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    assert captured.returncode == plain.returncode
+    assert captured.stdout == plain.stdout
+    stderr, run_id = strip_summary(captured.stderr)
+    assert run_id is not None, f"no autoprov summary line at the end of stderr:\n{captured.stderr[-2000:]}"
+    assert stderr == plain.stderr
+    plain_files, captured_files = written_files(plain.folder), written_files(captured.folder)
+    assert sorted(captured_files) == sorted(plain_files)
+    assert any(name.startswith("out/") for name in plain_files)
+    differences = [why for name in plain_files if (why := same_content(plain_files[name], captured_files[name]))]
+    assert not differences, "\n".join(differences)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_file_read_is_recorded_with_its_digest(runs, script):
+    plain, captured = runs[script]["plain"], runs[script]["autoprov"]
+    read = data_reads(plain.opened, plain.folder)
+    assert read, "the audit hook saw no data file read"
+    recorded = recorded_reads(captured.folder)
+    assert read - set(recorded) == set(), "read but not recorded as used"
+    recorded_files = {path for path in recorded if is_data_input(path) and os.path.isfile(path)}  # not the data store's folder
+    assert recorded_files - read == set(), "recorded as used but never read"
+    for path in read:
+        entities = recorded[path]
+        assert all(entity.digest for entity in entities), f"{path}: used without a digest"
+        if not path.startswith("./"):  # an input, unchanged since: its digest is the file's
+            assert digest_of(path) in {entity.digest for entity in entities}, path
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_products_traced_to_their_inputs(runs, script):
+    captured = runs[script]["autoprov"]
+    products = {name: path for name, path in written_files(captured.folder).items()}
+    expected = EXPECTED_TRACE.get(script, {})
+    assert sorted(products) == sorted(expected), "the expectation table must list every product of the script"
+    worse, better = [], []
+    for name, path in products.items():
+        found = trace(captured.folder, path, is_data_input)
+        if TRACE_ORDER[found.status] < TRACE_ORDER[expected[name]]:
+            worse.append(f"{name}: {found.status}, expected {expected[name]}")
+        elif TRACE_ORDER[found.status] > TRACE_ORDER[expected[name]]:
+            better.append(f"{name}: {found.status} (row says {expected[name]})")
+        pattern = REQUIRED_INPUTS.get((script, name))
+        if pattern is not None:
+            inputs = {str(path) for path in GAMMAPY_DATA.glob(pattern)}
+            reached = found.recorded if expected[name] == "recorded" else found.recorded | found.inferred
+            assert inputs and inputs <= reached, f"{name}: {len(inputs - reached)} of {len(inputs)} inputs not reached"
+    assert not worse, "\n".join(worse)
+    if better:
+        warnings.warn(f"{script}: traced better than the table says, raise the rows: " + "; ".join(better))
