@@ -16,7 +16,7 @@ warning so its row can be raised; one that does worse fails.
 
 from __future__ import annotations
 
-import fnmatch
+import json
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +31,45 @@ pytestmark = [pytest.mark.slow, pytest.mark.gammapy]
 SCRIPTS = sorted(path.stem for path in CORPUS.glob("*.py"))
 WORKERS = 2  # this machine's cores; the pairs run side by side
 
-# script -> product (relative to the run's folder) -> how it is traced today.
-EXPECTED_TRACE: dict[str, dict[str, str]] = {}
+# script -> product (relative to the run's folder) -> how it is traced on this branch.  "inferred"
+# rows are the products whose chain breaks in the record: made by calls the gammapy filter does not
+# cover yet (Map.create / fill_events / region_mask and mask operators, estimators' maps, catalogs,
+# event lists, IRF objects), so only the index's fallback reaches the run's inputs.
+EXPECTED_TRACE: dict[str, dict[str, str]] = {
+    "analysis_hli": {
+        "out/config_as_run.yaml": "recorded", "out/crab_hli_datasets.yaml": "recorded",
+        "out/crab_hli_flux_points.fits": "recorded", "out/crab_hli_models.yaml": "recorded",
+        "out/crab_hli_models_covariance.dat": "recorded", "out/pha_obsstacked.fits": "recorded",
+    },
+    "catalogs_masks": {
+        "out/field_exclusion.fits": "inferred", "out/field_models.yaml": "inferred",
+        "out/field_models_covariance.dat": "inferred", "out/field_safe_mask.fits": "inferred",
+        "out/field_sources.ecsv": "recorded",  # written by the script: the script's own reads
+    },
+    "cube_3d_stacked": {
+        "out/crab_3d_models.yaml": "recorded", "out/crab_3d_models_covariance.dat": "recorded",
+        "out/crab_3d_residuals.fits": "inferred", "out/crab_3d_stacked.fits": "recorded",
+    },
+    "data_cta_irfs": {"out/counts_110380.fits": "inferred", "out/cta_south_30min_irfs.fits": "recorded"},
+    "data_fermi_lat": {"out/fermi_gc_dataset.fits": "inferred", "out/fermi_gc_npred_diffuse.fits": "inferred"},
+    "data_hess_dl3": {
+        "out/aeff_23523.fits": "recorded", "out/crab_runs.ecsv": "recorded",  # by the script: its own reads
+        "out/events_23523_above_1TeV.fits": "inferred",
+    },
+    "estimators_profiles": {"out/gc_longitude_profile.ecsv": "recorded", "out/gc_longitude_profile.fits": "inferred"},
+    "joint_multi_instrument": {
+        "out/Fermi-LAT.fits": "recorded", "out/joint_datasets.yaml": "recorded", "out/joint_models.yaml": "recorded",
+        "out/joint_models_covariance.dat": "recorded", "out/pha_obshess-23523.fits": "recorded",
+        "out/pha_obsmagic-5029747.fits": "recorded",
+    },
+    "lightcurve_flare": {"out/pks2155_lightcurve.fits": "recorded", "out/pks2155_variability.ecsv": "recorded"},
+    "map_ring_background": {
+        "out/crab_excess_maps.fits": "inferred", "out/crab_excess_maps.fits_model.yaml": "inferred",
+        "out/crab_exclusion.fits": "inferred", "out/crab_ring_dataset.fits": "inferred", "out/crab_significance.fits": "inferred",
+    },
+    # issue 19's two products: both must become "recorded" (through every DL3 file, through the catalogue)
+    "survey_map": {"out/hess_dr1_counts.fits": "inferred", "out/hgps_exclusion_mask.fits": "inferred"},
+}
 
 # Products whose lineage must reach these inputs (globs under $GAMMAPY_DATA), at the level of their row.
 REQUIRED_INPUTS = {
@@ -55,6 +92,8 @@ def runs(request, tmp_path_factory) -> dict:
     results: dict = {}
     for (script, mode), future in futures.items():
         results.setdefault(script, {})[mode] = future.result()
+    cpu = {script: {mode: {"cpu": done.cpu, "wall": done.wall} for mode, done in pair.items()} for script, pair in results.items()}
+    (base / "cpu.json").write_text(json.dumps(cpu, indent=1))  # one pair per script: noisy, for the record only
     return results
 
 
@@ -93,12 +132,13 @@ def test_every_file_read_is_recorded_with_its_digest(runs, script):
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_products_traced_to_their_inputs(runs, script):
     captured = runs[script]["autoprov"]
-    products = {name: path for name, path in written_files(captured.folder).items()}
+    found_all = {name: trace(captured.folder, path, is_data_input) for name, path in written_files(captured.folder).items()}
     expected = EXPECTED_TRACE.get(script, {})
-    assert sorted(products) == sorted(expected), "the expectation table must list every product of the script"
+    assert sorted(found_all) == sorted(expected), (
+        "the expectation table must list every product of the script; found: "
+        + ", ".join(f'"{name}": "{found.status}"' for name, found in sorted(found_all.items())))
     worse, better = [], []
-    for name, path in products.items():
-        found = trace(captured.folder, path, is_data_input)
+    for name, found in found_all.items():
         if TRACE_ORDER[found.status] < TRACE_ORDER[expected[name]]:
             worse.append(f"{name}: {found.status}, expected {expected[name]}")
         elif TRACE_ORDER[found.status] > TRACE_ORDER[expected[name]]:
