@@ -67,6 +67,27 @@ EXPECTED_TRACE: dict[str, dict[str, str]] = {
         "out/crab_excess_maps.fits": "inferred", "out/crab_excess_maps.fits_model.yaml": "inferred",
         "out/crab_exclusion.fits": "inferred", "out/crab_ring_dataset.fits": "inferred", "out/crab_significance.fits": "inferred",
     },
+    "simulate_events": {
+        "out/sim_events.fits": "inferred", "out/sim_spectrum.fits": "recorded", "out/sim_spectrum_fit.yaml": "recorded",
+        "out/sim_spectrum_fit_covariance.dat": "recorded",
+    },
+    "spectrum_magic_rad_max": {
+        "out/magic_datasets.yaml": "recorded", "out/magic_models.yaml": "recorded", "out/magic_models_covariance.dat": "recorded",
+        "out/pha_obs5029747.fits": "recorded", "out/pha_obs5029748.fits": "recorded",
+    },
+    "spectrum_reflected_ebl": {
+        "out/pha_obspks2155-33787.fits": "recorded", "out/pha_obspks2155-33788.fits": "recorded",
+        "out/pks2155_datasets.yaml": "recorded", "out/pks2155_flux_points.fits": "recorded",
+        "out/pks2155_model.yaml": "recorded", "out/pks2155_model_covariance.dat": "recorded",
+    },
+    "spectrum_veritas": {
+        "out/veritas_exclusion.fits": "inferred", "out/veritas_model.yaml": "recorded",
+        "out/veritas_model_covariance.dat": "recorded", "out/veritas_stacked.fits": "recorded",
+    },
+    "time_resolved_spectra": {
+        "out/pks2155_index_vs_time.ecsv": "recorded",  # by the script: its own reads
+        "out/pks2155_interval_0.fits": "recorded", "out/pks2155_interval_1.fits": "recorded",
+    },
     # issue 19's two products: both must become "recorded" (through every DL3 file, through the catalogue)
     "survey_map": {"out/hess_dr1_counts.fits": "inferred", "out/hgps_exclusion_mask.fits": "inferred"},
 }
