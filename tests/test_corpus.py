@@ -67,10 +67,20 @@ EXPECTED_TRACE: dict[str, dict[str, str]] = {
         "out/crab_excess_maps.fits": "inferred", "out/crab_excess_maps.fits_model.yaml": "inferred",
         "out/crab_exclusion.fits": "inferred", "out/crab_ring_dataset.fits": "inferred", "out/crab_significance.fits": "inferred",
     },
+    "map_ts_detection": {"out/gc_peaks.ecsv": "recorded", "out/gc_ts_maps.fits": "inferred", "out/gc_ts_maps.fits_model.yaml": "inferred"},
+    "priors_upper_limits": {
+        "out/ecpl_amplitude_limit.ecsv": "inferred", "out/sim_pl_flux_points.fits": "recorded",
+        "out/sim_pl_model_with_prior.yaml": "recorded", "out/sim_pl_model_with_prior_covariance.dat": "recorded",
+    },
+    "sed_flux_points": {
+        "out/crab_3fhl_flux_points.fits": "inferred", "out/crab_sed_model.yaml": "recorded",
+        "out/crab_sed_model_covariance.dat": "recorded", "out/crab_sed_residuals.ecsv": "recorded",
+    },
     "simulate_events": {
         "out/sim_events.fits": "inferred", "out/sim_spectrum.fits": "recorded", "out/sim_spectrum_fit.yaml": "recorded",
         "out/sim_spectrum_fit_covariance.dat": "recorded",
     },
+    "spectrum_extended": {"out/msh1552_model.yaml": "recorded", "out/msh1552_model_covariance.dat": "recorded", "out/msh1552_stacked.fits": "recorded"},
     "spectrum_magic_rad_max": {
         "out/magic_datasets.yaml": "recorded", "out/magic_models.yaml": "recorded", "out/magic_models_covariance.dat": "recorded",
         "out/pha_obs5029747.fits": "recorded", "out/pha_obs5029748.fits": "recorded",
