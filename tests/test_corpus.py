@@ -12,6 +12,9 @@ The table is explicit on purpose: "recorded" means the lineage reaches an input 
 of the record, "inferred" only through the links the index infers (files the run read before it
 wrote the product), "none" not at all.  A product that does better than its row is reported with a
 warning so its row can be raised; one that does worse fails.
+
+Cost: the 20 pairs run two at a time in the module's fixture; the whole module took 187 s on this
+2-core machine when it was quiet (104 s CPU plain, 115 s under autoprov, plus the exporters).
 """
 
 from __future__ import annotations
