@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EXTRAS ?= gammapy,test,rocrate,chain,serve
 FALLBACK_EXTRAS := gammapy,test
 
-.PHONY: test test-one test-fallback test-py313 test-fast demo bench bench-instr bench-smoke bench-index bench-serve bench-sessions venv clean
+.PHONY: test test-one test-fallback test-py313 test-fast demo bench bench-instr bench-smoke bench-index bench-serve bench-sessions bench-corpus venv clean
 
 $(PY): pyproject.toml
 	@interp=$$(bash tools/find-python.sh $(PYTHON_MIN) $(PYTHON_EXACT)) || exit 1; \
@@ -99,6 +99,12 @@ bench-serve: $(PY)
 # Child processes and notebooks (issue 14): a 4-worker pool analysis beside the serial one, and cells.
 bench-sessions: $(PY)
 	$(PY) benchmarks/sessions.py
+
+# The corpus of user programs (tests/corpus/, issue 19): the table of outcomes, reads, lineage and CPU,
+# with callgrind instruction ratios of three short scripts (valgrind; ~1 hour under callgrind).
+CORPUS_CALLGRIND ?= data_hess_dl3,catalogs_masks,map_ring_background
+bench-corpus: $(PY) $(NATIVE)
+	$(PY) benchmarks/corpus.py --callgrind $(CORPUS_CALLGRIND)
 
 clean:
 	rm -rf $(VENV) .prov build *.egg-info
