@@ -109,7 +109,7 @@ def sniff_text(text: str) -> tuple[str, Any]:
     import yaml
 
     try:
-        value = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return "text", None
     return ("YAML", value) if isinstance(value, (dict, list)) else ("text", None)
