@@ -139,7 +139,8 @@ def test_imported_runs_are_ordinary_runs_and_importing_again_changes_nothing(cha
     uuid = read_log(chain / "make-dl3.provenance.log")[1]["activity_uuid"]
     listed = autoprov("list", "--param", "MakeDL3.gain=5.0", cwd=chain).stdout
     assert f"urn:uuid:{uuid}  completed" in listed and "make-dl3" in listed
-    assert "ctapipe" in autoprov("list", "--used", "calibration.txt", "--format", "json", cwd=chain).stdout
+    used = json.loads(autoprov("list", "--used", "calibration.txt", "--format", "json", cwd=chain).stdout)
+    assert {run["program"] for run in used} == {"make-dl3"} and f"urn:uuid:{uuid}" in {run["run_id"] for run in used}
     with sqlite3.connect(database) as connection:
         packages = dict(connection.execute("select name, version from run_package where run_id = ?", (f"urn:uuid:{uuid}",)))
         run = connection.execute("select engine, python_version, host, command from run where run_id = ?", (f"urn:uuid:{uuid}",)).fetchone()

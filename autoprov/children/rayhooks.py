@@ -68,7 +68,9 @@ def _runtime_env(runtime_env: Any, context: ChildContext) -> dict[str, Any]:
 
 
 def _exclude_ray_files(recorder: Any) -> None:
-    """Ray's session folder (sockets, logs, spilled objects) is Ray's own state, not the analysis' files."""
+    """Ray's session folder (sockets, logs, spilled objects) and its per-user folder ``~/.ray`` (Ray
+    2.60 writes its ``auth_token`` there at ``ray.init``) are Ray's own state, not the analysis' files."""
+    exclude_folder(recorder.file_events, os.path.join(os.path.expanduser("~"), ".ray"))
     try:
         from ray._private.utils import get_ray_temp_dir
 
