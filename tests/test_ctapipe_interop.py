@@ -213,9 +213,9 @@ def test_export_format_ctapipe_is_read_back_as_a_ctapipe_log(chain: Path) -> Non
 
 
 def test_the_readme_commands_run(chain: Path) -> None:
-    from readme_blocks import commands, run
+    from readme_blocks import blocks, run
 
-    lines = commands("Upstream: ctapipe's provenance")
+    lines = blocks("Upstream: ctapipe's provenance")[0]  # the second block: tests/test_ctapipe_chain_gammapy.py
     assert len(lines) == 4
     outputs = []
     for line in lines:
