@@ -14,15 +14,19 @@ README = REPO / "README.md"
 
 def commands(heading: str) -> list[str]:
     """The commands of the ```bash blocks under the README's ``## <heading>``, as the docs tests read them (Sybil)."""
+    return [command for block in blocks(heading) for command in block]
+
+
+def blocks(heading: str) -> list[list[str]]:
+    """The commands of each ```bash block under the README's ``## <heading>``, one list a block."""
     from docs_examples import commands_of, evaluate_bash, parse
 
     text = README.read_text()
     start = text.index(f"\n## {heading}\n")
     end = text.find("\n## ", start + 1)
     end = len(text) if end < 0 else end
-    return [command for example in parse(README)
-            if start <= example.region.start < end and example.region.evaluator is evaluate_bash
-            for command in commands_of(example.parsed)]
+    return [commands_of(example.parsed) for example in parse(README)
+            if start <= example.region.start < end and example.region.evaluator is evaluate_bash]
 
 
 def run(line: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -213,9 +213,9 @@ def test_export_format_ctapipe_is_read_back_as_a_ctapipe_log(chain: Path) -> Non
 
 
 def test_the_readme_commands_run(chain: Path) -> None:
-    from readme_blocks import commands, run
+    from readme_blocks import blocks, run
 
-    lines = commands("Upstream: ctapipe's provenance")
+    lines = blocks("Upstream: ctapipe's provenance")[0]  # the second block: tests/test_ctapipe_chain_gammapy.py
     assert len(lines) == 4
     outputs = []
     for line in lines:
@@ -269,3 +269,38 @@ def test_impact_of_the_tools_input_reaches_the_gammapy_product(chain: Path) -> N
     runs = json.loads(text)["runs"]
     assert f"urn:uuid:{uuid}" in json.dumps(runs)  # the Tool's run is one to redo, and the analysis after it
     assert any("analysis.py" in json.dumps(run) for run in runs)
+
+
+class CopyDL3(Tool):
+    """Copies a file byte for byte, as a Tool that stages DL3 files into a data store does."""
+
+    name = "copy-dl3"
+    input_path = PathTrait(exists=True, directory_ok=False).tag(config=True)
+    output_path = PathTrait(directory_ok=False).tag(config=True)
+    aliases = {"input": "CopyDL3.input_path", "output": "CopyDL3.output_path"}
+
+    def start(self) -> None:
+        Provenance().add_input_file(str(self.input_path), role="DL3", add_meta=False)
+        self.output_path.write_bytes(self.input_path.read_bytes())
+        Provenance().add_output_file(str(self.output_path), role="DL3", add_meta=False)
+
+
+def test_a_copy_made_by_a_tool_leads_to_its_source_and_back(tmp_path: Path) -> None:
+    """A copy has its source's content: lineage of what was made from the copy still reaches the source
+    (named as the Tool read it), and the source's impact lists the copy and what was made from it."""
+    (tmp_path / "original.txt").write_text("1\n2\n")
+    Provenance().clear()
+    assert run_tool(CopyDL3(), ["--input", "original.txt", "--output", "staged.txt"], cwd=tmp_path) == 0
+    Provenance().clear()
+    (tmp_path / "double.py").write_text("import sys\nopen(sys.argv[2], 'w').write(open(sys.argv[1]).read() * 2)\n")
+    assert autoprov("--quiet", "double.py", "staged.txt", "doubled.txt", cwd=tmp_path).returncode == 0
+    assert autoprov("import", "ctapipe", "copy-dl3.provenance.log", cwd=tmp_path).returncode == 0
+    tree = json.loads(autoprov("lineage", "doubled.txt", "--format", "json", cwd=tmp_path).stdout)["root"]
+    [staged] = tree["generation"]["inputs"]
+    assert (staged["path"], staged["generation"]["activity"]) == (str(tmp_path / "staged.txt"), "copy-dl3")
+    [source] = staged["generation"]["inputs"]
+    assert (source["path"], source["digest"], source["role"]) == (str(tmp_path / "original.txt"), staged["digest"], "DL3")
+    assert source["generation"] is None and source["changed_after"] is None  # an input: produced by no recorded run
+    impact = json.loads(autoprov("impact", "original.txt", "--format", "json", cwd=tmp_path).stdout)
+    assert {Path(product["path"]).name for product in impact["products"]} == {"staged.txt", "doubled.txt"}
+    assert [Path(run["program"]).name for run in impact["runs"]] == ["copy-dl3", "double.py"]

@@ -95,3 +95,22 @@ def test_depth_a_digest_a_gone_file_and_untouched_content(branched, tmp_path: Pa
     assert untouched.returncode == 1 and "no recorded run read this content" in untouched.stdout
     bad = autoprov(cwd, "impact", "--store", ".prov", "--depth", "0", "raw.txt")
     assert bad.returncode == 2 and bad.stderr.startswith("autoprov: error: --depth '0'")
+
+
+def test_a_copy_between_runs_leads_to_its_source_both_ways(tmp_path: Path) -> None:
+    """``shutil.copy`` in one run, the copy read by the next: the copy has its source's content, and
+    lineage walks from the copy on to the source, which impact lists the copy and its products of."""
+    (tmp_path / "raw.txt").write_text("1\n")
+    (tmp_path / "stage.py").write_text("import shutil, sys\nshutil.copy(sys.argv[1], sys.argv[2])\n")
+    done = autoprov(tmp_path, "--store", ".prov", "--export", "sync", "stage.py", "raw.txt", "staged.txt")
+    assert done.returncode == 0, done.stderr
+    assert step(tmp_path, "staged.txt", "a.txt").returncode == 0
+    stage_run, step_run = run_ids(tmp_path / ".prov")
+    tree = json.loads(autoprov(tmp_path, "lineage", "--store", ".prov", "--format", "json", "a.txt").stdout)["root"]
+    [staged] = tree["generation"]["inputs"]
+    assert (Path(staged["path"]).name, staged["generation"]["run_id"]) == ("staged.txt", stage_run)
+    [source] = staged["generation"]["inputs"]
+    assert (source["path"], source["digest"], source["generation"]) == (str(tmp_path / "raw.txt"), staged["digest"], None)
+    result = json.loads(autoprov(tmp_path, "impact", "--store", ".prov", "--format", "json", "raw.txt").stdout)
+    assert {(Path(p["path"]).name, p["run_id"]) for p in result["products"]} == {("staged.txt", stage_run), ("a.txt", step_run)}
+    assert [run["run_id"] for run in result["runs"]] == [stage_run, step_run]

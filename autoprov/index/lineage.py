@@ -11,8 +11,10 @@ Where the record links a product to no file at all (a program whose filters reco
 touches it), its inputs are the files the run had read by the time it wrote the file, marked
 ``inferred``.  Each input is then traced the same way, down to files no recorded run produced: raw
 data, or a file whose content changed after a run wrote it (edited by hand), which breaks the chain
-and is reported with the run that wrote the path last.  A content met twice is expanded once
-(``seen``), and so are the inputs of a call that wrote several of the files (``repeated``).
+and is reported with the run that wrote the path last.  A copy (the same content read at another
+path by the run that wrote it) leads to its source, whose own origin is looked for in the runs
+before.  A content met twice is expanded once (``seen``), and so are the inputs of a call that
+wrote several of the files (``repeated``).
 """
 
 from __future__ import annotations
@@ -168,8 +170,10 @@ class RunGraph:
 
     def files_behind(self, start: str, digest: str, through: set[str] | None = None) -> list[Input]:
         """The files the entity ``start`` reaches backwards, each once, the nearest use kept (the
-        generating activities the walk goes through are added to ``through``)."""
+        generating activities the walk goes through are added to ``through``).  A file with the
+        start's own content is kept only at another path: the source of a copy."""
         found: dict[str, Input] = {}
+        own = self.files[start][0] if start in self.files else None
         seen, todo = {start}, [start]
         while todo:
             current = todo.pop()
@@ -187,7 +191,7 @@ class RunGraph:
                 file = self.files.get(entity_id)
                 if file is None:
                     todo.append(entity_id)  # an object (or a path): follow it back
-                elif file[1] != digest and file[1] not in found:
+                elif file[1] not in found and (file[1] != digest or (own is not None and file[0] != own)):
                     name, seq = self.activities.get(activity_id, ("run", 0)) if activity_id else (None, -1)
                     found[file[1]] = Input(file[0], file[1], role, name, seq)
         return sorted(found.values(), key=lambda item: item.location)
@@ -202,15 +206,17 @@ class _Tracer:
         self.calls: set[tuple[str, str]] = set()  # (run, activity) whose inputs were traced
         self.graphs: dict[str, RunGraph] = {}  # run -> its record's backward edges, loaded once
 
-    def node(self, path: str, digests: list[str], role: str | None, used_by: str | None, depth: int) -> FileNode:
+    def node(self, path: str, digests: list[str], role: str | None, used_by: str | None, depth: int,
+             copied_by: Any = None) -> FileNode:
+        """``copied_by``: the generation that copied this content (so only runs before it can have made it)."""
         node = FileNode(path, digests[0] if digests else None, role, used_by)
-        generations = self.generations(digests) or self.imported_by_path(path)
+        generations = self.generations(digests, copied_by) or ([] if copied_by else self.imported_by_path(path))
         if not generations:
-            node.changed_after = self.last_writer(path, node.digest)
+            node.changed_after = None if copied_by else self.last_writer(path, node.digest)
             return node
         chosen = generations[0]
         node.digest = chosen.digest or node.digest
-        key = chosen.digest or chosen.entity_id  # an imported output known by path only has no digest
+        key = (chosen.digest or chosen.entity_id, chosen.run_id)  # an imported output known by path only has no digest
         if key in self.expanded or depth >= MAX_DEPTH:
             node.seen = True
             return node
@@ -228,7 +234,8 @@ class _Tracer:
         self.calls.add((chosen.run_id, chosen.activity_id))
         through: set[str] = {chosen.activity_id}
         for item in self.inputs(chosen, through):
-            child = self.node(item.location, [item.digest], item.role, "run" if item.seq == 0 else item.name, depth + 1)
+            copy = chosen if item.digest == chosen.digest else None  # the copy's source: made before this run, if by a run
+            child = self.node(item.location, [item.digest], item.role, "run" if item.seq == 0 else item.name, depth + 1, copy)
             child.inferred = item.inferred
             generation.inputs.append(child)
         run_steps = self.run_steps.get(chosen.run_id)
@@ -237,8 +244,9 @@ class _Tracer:
         generation.steps = run_steps.steps(through, self.full)
         return node
 
-    def generations(self, digests: list[str]) -> list[Any]:
-        """Every (run, activity) that generated one of these contents: newest first, outermost call first."""
+    def generations(self, digests: list[str], before: Any = None) -> list[Any]:
+        """Every (run, activity) that generated one of these contents: newest first, outermost call first
+        (``before``: only runs that started before that generation's run)."""
         entity, generated, activity, run = schema.entity.c, schema.wasgeneratedby.c, schema.activity.c, schema.run.c
         query = (
             select(entity.run_id, entity.id.label("entity_id"), entity.digest, entity.annotation, generated.activity_id, generated.role,
@@ -251,6 +259,8 @@ class _Tracer:
         rows = self.connection.execute(query).all()
         latest: dict[str, Any] = {}
         for row in rows:
+            if before is not None and (row.run_id == before.run_id or (row.start_time or datetime.min) >= (before.start_time or datetime.min)):
+                continue
             best = latest.get(row.run_id)
             if best is None or (row.seq == 0, row.seq) < (best.seq == 0, best.seq):
                 latest[row.run_id] = row  # within a run: the outermost recorded call, the script last

@@ -19,7 +19,9 @@ otherwise (gone, rewritten since, or carrying another activity's UUID) the file 
 with no digest and ``verifiable: false`` and the reason, so no chain is joined through a content
 the activity never saw.  A file that was gone (``gone: true``: deleted scratch space, nothing to
 contradict the log) is still reached by ``lineage`` through its path, reported as ``path-only``.  How each file was matched is kept in the entity's ``annotation``
-(``ctapipe_match``), which ``lineage`` reports.  Importing replaces a run's rows (idempotent).
+(``ctapipe_match``), which ``lineage`` reports.  An output that is a byte copy of an input (same
+content, another path) is an entity of its own, so ``lineage`` walks from the copy to its source.
+Importing replaces a run's rows (idempotent).
 """
 
 from __future__ import annotations
@@ -154,6 +156,9 @@ def _file_entity(run_id: str, direction: str, number: int, item: dict[str, Any],
     path = file_path(item["url"], log)
     how, reason, hexdigest, size, mtime = match(direction, item, path, start, stop, run_id.removeprefix("urn:uuid:"))
     identifier = f"file:{ALGORITHM}_{hexdigest}" if hexdigest else f"{run_id}#{direction}.{number}"
+    if direction == "output" and identifier in files and files[identifier]["location"] != str(path):
+        # an input's content under another path: a copy, an entity of its own, so lineage walks on to its source
+        identifier = f"{run_id}#{direction}.{number}"
     annotation: dict[str, Any] = {"ctapipe_match": how, "verifiable": how is not None}
     if reason:
         annotation["reason"] = reason

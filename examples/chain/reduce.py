@@ -11,7 +11,9 @@ effective area.  The reduced datasets are written as OGIP files with an index YA
     python -m autoprov examples/chain/plot.py --outdir chain_out
 
 Data are read from ``$GAMMAPY_DATA``; by default ``../shared/data/gammapy-data`` next to this
-repository.
+repository.  ``--datastore DIR`` reads the observations from another DL3 data store (a folder with
+``obs-index.fits.gz`` and ``hdu-index.fits.gz``, e.g. one a ctapipe Tool wrote) instead of
+``$GAMMAPY_DATA/hess-dl3-dr1``; the exclusion mask still comes from ``$GAMMAPY_DATA``.
 """
 
 import argparse
@@ -32,13 +34,15 @@ OBS_IDS = [23523, 23526, 23559, 23592]
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--outdir", default="chain_out", help="output directory (shared by the three steps)")
+parser.add_argument("--datastore", type=Path, default=GAMMAPY_DATA / "hess-dl3-dr1",
+                    help="DL3 data store holding the observations (default: $GAMMAPY_DATA/hess-dl3-dr1)")
 args = parser.parse_args()
 outdir = Path(args.outdir)
 outdir.mkdir(parents=True, exist_ok=True)
 
 # Select the observations
 # -----------------------
-data_store = DataStore.from_dir(GAMMAPY_DATA / "hess-dl3-dr1")
+data_store = DataStore.from_dir(args.datastore)
 observations = data_store.get_observations(OBS_IDS)
 print(f"Observations: {len(observations)} runs")
 
