@@ -112,11 +112,14 @@ evalframe_decide(EvalFrame *self, PyThreadState *tstate, _PyInterpreterFrame *fr
  * exception unwinding the frame) put aside and restored after.  Returns 0, or -1 with a
  * BaseException that is not an Exception set (KeyboardInterrupt in the callback). */
 static int
-deliver(EvalFrame *self, PyObject *callable, PyObject *const *args, Py_ssize_t nargs, PyObject **answer)
+deliver(EvalFrame *self, PyThreadState *tstate, PyObject *callable, PyObject *const *args, Py_ssize_t nargs,
+        PyObject **answer)
 {
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
+    tstate->tracing++;
     PyObject *result = PyObject_Vectorcall(callable, args, nargs, NULL);
+    tstate->tracing--;
     if (result == NULL && absorb_error(self->d.fault, "engine") < 0) {
         Py_XDECREF(type);
         Py_XDECREF(value);
@@ -141,7 +144,15 @@ static NOINLINE PyObject *
 evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
     EvalFrame *self = active_evalframe;
-    if (self == NULL || !self->installed || tstate->interp != evalframe_interp) {
+    /* tracing: autoprov's own Python code deciding or recording a frame (or another tool's trace
+     * function) runs unseen, as trace functions do; no recursion into the decisions */
+    if (self == NULL || !self->installed || tstate->tracing || tstate->interp != evalframe_interp) {
+        return evalframe_next(tstate, frame, throwflag);
+    }
+    if ((frame->f_code->co_flags & GENERATOR_FLAGS) && frame->owner != FRAME_OWNED_BY_GENERATOR) {
+        /* a generator function's call runs only RETURN_GENERATOR, which moves the frame into the new
+         * generator (and must find no frame object on it): the code is decided, and the activity
+         * begins, at the generator's first resume, as under the trace engines */
         return evalframe_next(tstate, frame, throwflag);
     }
     Py_INCREF(self); /* alive while Python runs from here, even if another thread stops the capture */
@@ -152,7 +163,9 @@ evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int thr
     else {
         PyObject *type, *value, *traceback;
         PyErr_Fetch(&type, &value, &traceback); /* throw() into code never seen */
+        tstate->tracing++;
         plan = evalframe_decide(self, tstate, frame);
+        tstate->tracing--;
         if (plan == NULL) {
             if (absorb_error(self->d.fault, "engine") < 0) {
                 Py_XDECREF(type);
@@ -165,10 +178,7 @@ evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int thr
         PyErr_Restore(type, value, traceback);
     }
     PyObject *result;
-    /* a generator function's call runs only RETURN_GENERATOR, which makes the generator: its
-     * activity begins at the generator's first resume, as under the trace engines */
-    if (plan == NULL || plan == Py_None
-        || ((frame->f_code->co_flags & GENERATOR_FLAGS) && frame->owner != FRAME_OWNED_BY_GENERATOR)) {
+    if (plan == NULL || plan == Py_None) {
         result = evalframe_next(tstate, frame, throwflag);
     }
     else {
@@ -181,7 +191,9 @@ evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int thr
 static PyObject *
 evalframe_matched(EvalFrame *self, PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag, PyObject *plan)
 {
+    tstate->tracing++; /* a collection while the frame object is made may run Python code */
     PyFrameObject *frame_obj = frame_object(tstate, frame);
+    tstate->tracing--;
     if (frame_obj == NULL) {
         return evalframe_next(tstate, frame, throwflag);
     }
@@ -194,14 +206,14 @@ evalframe_matched(EvalFrame *self, PyThreadState *tstate, _PyInterpreterFrame *f
         /* a resume (throwflag: by throw() or close()); a generator running since before the
          * capture is entered here */
         PyObject *resumed = NULL;
-        failed = deliver(self, self->resume, args + 1, 1, &resumed);
+        failed = deliver(self, tstate, self->resume, args + 1, 1, &resumed);
         if (!failed && resumed == Py_False) {
-            failed = deliver(self, self->enter, args, 2, NULL);
+            failed = deliver(self, tstate, self->enter, args, 2, NULL);
         }
         Py_XDECREF(resumed);
     }
     else {
-        failed = deliver(self, self->enter, args, 2, NULL);
+        failed = deliver(self, tstate, self->enter, args, 2, NULL);
     }
     if (failed) {
         Py_DECREF(frame_obj);
@@ -210,11 +222,11 @@ evalframe_matched(EvalFrame *self, PyThreadState *tstate, _PyInterpreterFrame *f
     PyObject *result = evalframe_next(tstate, frame, throwflag);
     if (self->installed) {
         if (result != NULL && gen != NULL && gen->gi_frame_state == FRAME_SUSPENDED) {
-            failed = deliver(self, self->suspend, args + 1, 1, NULL);
+            failed = deliver(self, tstate, self->suspend, args + 1, 1, NULL);
         }
         else if (result != NULL) {
             PyObject *leave_args[3] = {(PyObject *)frame_obj, result, Py_None};
-            failed = deliver(self, self->leave, leave_args, 3, NULL);
+            failed = deliver(self, tstate, self->leave, leave_args, 3, NULL);
         }
         else {
             PyObject *type, *value, *traceback;
@@ -223,7 +235,7 @@ evalframe_matched(EvalFrame *self, PyThreadState *tstate, _PyInterpreterFrame *f
             PyErr_Restore(type, value, traceback);
             PyObject *leave_args[3] = {(PyObject *)frame_obj, Py_None, value != NULL ? value : Py_None};
             Py_XINCREF(value);
-            failed = deliver(self, self->leave, leave_args, 3, NULL);
+            failed = deliver(self, tstate, self->leave, leave_args, 3, NULL);
             Py_XDECREF(value);
         }
     }
