@@ -178,7 +178,7 @@ evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int thr
         PyErr_Restore(type, value, traceback);
     }
     PyObject *result;
-    if (plan == NULL || plan == Py_None) {
+    if (plan == NULL || plan == Py_None || !self->installed) { /* installed: a stop() while Python decided */
         result = evalframe_next(tstate, frame, throwflag);
     }
     else {
