@@ -107,8 +107,8 @@ def _evalframe(requested: str, native: ModuleType | None) -> tuple[str, str] | N
     if state != "free" and requested == "evalframe":
         raise UsageError("engine 'evalframe': another tool already installed a frame-evaluation function (PEP 523); "
                          "use --engine settrace" if state == "taken" else
-                         "engine 'evalframe' needs the native core (autoprov._native built for Python 3.11), which is "
-                         "not in use; use --engine settrace or unset AUTOPROV_CORE")
+                         "engine 'evalframe' needs the native core with its Python 3.11 internals (autoprov._native "
+                         "built for this interpreter), which is not in use; use --engine settrace or unset AUTOPROV_CORE")
     if state != "free":
         return None
     how = "requested with --engine" if requested == "evalframe" else (
@@ -137,7 +137,7 @@ def _choose(requested: str, native: ModuleType | None = None) -> tuple[str, str]
         return "monitoring", f"Python {sys.version_info.major}.{sys.version_info.minor} has sys.monitoring and a free tool id"
     prefix = "all sys.monitoring tool ids are in use; " if has_monitoring else "no sys.monitoring before Python 3.12; " + (
         "the frame-evaluation hook (PEP 523) is taken by another tool; " if _evalframe_state(native) == "taken"
-        else "the frame-evaluation engine needs the native core; ")
+        else "the frame-evaluation engine needs the native core with its 3.11 internals; ")
     if sys.gettrace() is not None:
         return "setprofile", prefix + "sys.settrace is already taken (debugger or coverage), so sys.setprofile"
     return "settrace", prefix + "sys.settrace is the cheaper fallback (measured against setprofile)"
