@@ -24,7 +24,7 @@ $(PY): pyproject.toml
 # The native core (autoprov._native) is compiled by pip install -e (setup.py); built again when its
 # source changes.  Without a compiler the install still succeeds and autoprov runs pure.
 NATIVE := $(VENV)/.autoprov-native-built
-$(NATIVE): $(PY) autoprov/_native.c setup.py
+$(NATIVE): $(PY) autoprov/_native.c autoprov/_evalframe.c setup.py
 	$(PY) -m pip install -q --no-deps -e . && touch $(NATIVE)
 
 venv: $(PY) $(NATIVE)

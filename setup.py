@@ -19,7 +19,7 @@ from setuptools.command.build_py import build_py
 
 build_native = os.environ.get("AUTOPROV_BUILD_NATIVE", "1") != "0"
 extensions = [
-    Extension("autoprov._native", ["autoprov/_native.c"], optional=True, extra_compile_args=["-O2"] if os.name != "nt" else []),
+    Extension("autoprov._native", ["autoprov/_native.c"], depends=["autoprov/_evalframe.c"], optional=True, extra_compile_args=["-O2"] if os.name != "nt" else []),
 ] if build_native else []
 
 PTH = Path(__file__).resolve().parent / "autoprov" / "children" / "autoprov-children.pth"

@@ -15,6 +15,8 @@
  *                code decisions looked up in C, Python called only for frames of matched code.
  *   Monitor      sys.monitoring callbacks in C: lookups in C, the frame read with PyEval_GetFrame
  *                (no sys._getframe, which raises an audit event), Python called for matched code only.
+ *   EvalFrame    (Python 3.11, _evalframe.c) the interpreter's frame-evaluation hook (PEP 523): matched
+ *                code recorded around the default evaluator, everything else passed straight through.
  *
  * Errors: an Exception raised by the Python side is handed to its fault callback and never reaches
  * the user's code; a BaseException that is not an Exception (KeyboardInterrupt from the user's own
@@ -586,17 +588,19 @@ never_an_activity(Decisions *d, PyCodeObject *code)
 
 static PyObject *str_name; /* "__name__" */
 
-/* The plan of the frame's code (borrowed), Py_None when it is not an activity, NULL with an
- * exception set when Python failed.  *module_false is set when the whole module is skipped. */
+/* The plan of code run with these globals (borrowed), Py_None when it is not an activity, NULL
+ * with an exception set when Python failed.  *module_false is set when the whole module is
+ * skipped.  The frame object decide_module needs comes from frame_of(source) (borrowed), asked
+ * only then: the evalframe engine makes none for the frames it passes through. */
 static PyObject *
-decide_frame(Decisions *d, PyFrameObject *frame, PyCodeObject *code, int *module_false)
+decide_code(Decisions *d, PyObject *globals, PyCodeObject *code, int *module_false, PyObject *(*frame_of)(void *),
+            void *source)
 {
     *module_false = 0;
     PyObject *plan = codemap_lookup(d->plans, (PyObject *)code);
     if (plan != NULL) {
         return plan;
     }
-    PyObject *globals = frame_globals(frame);
     PyObject *name = PyDict_Check(globals) ? PyDict_GetItemWithError(globals, str_name) : NULL;
     if (name == NULL && PyErr_Occurred()) {
         return NULL;
@@ -629,7 +633,14 @@ decide_frame(Decisions *d, PyFrameObject *frame, PyCodeObject *code, int *module
         }
     }
     if (known == NULL) {
-        PyObject *decision = PyObject_CallOneArg(d->decide_module, (PyObject *)frame);
+        PyObject *frame = frame_of(source);
+        if (frame == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_RuntimeError, "no frame object for a module decision");
+            }
+            return NULL;
+        }
+        PyObject *decision = PyObject_CallOneArg(d->decide_module, frame);
         if (decision == NULL) {
             return NULL;
         }
@@ -656,6 +667,19 @@ decide_frame(Decisions *d, PyFrameObject *frame, PyCodeObject *code, int *module
     Py_DECREF(decided); /* decide_code stored it in plans, which keeps it alive */
     plan = codemap_lookup(d->plans, (PyObject *)code);
     return plan != NULL ? plan : Py_None;
+}
+
+static PyObject *
+frame_itself(void *frame)
+{
+    return (PyObject *)frame;
+}
+
+/* decide_code for a frame object's code and globals. */
+static PyObject *
+decide_frame(Decisions *d, PyFrameObject *frame, PyCodeObject *code, int *module_false)
+{
+    return decide_code(d, frame_globals(frame), code, module_false, frame_itself, frame);
 }
 
 static int
@@ -1331,6 +1355,12 @@ exec_as_main(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 #endif
 
+/* The frame-evaluation engine (PEP 523), Python 3.11 only: _evalframe.c. */
+#if defined(AUTOPROV_KNOWN_PYTHON) && PY_VERSION_HEX < 0x030C0000
+#define AUTOPROV_EVALFRAME 1
+#include "_evalframe.c"
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * Module
  * ------------------------------------------------------------------------------------------- */
@@ -1342,6 +1372,10 @@ static PyMethodDef module_methods[] = {
 #if PY_VERSION_HEX >= 0x030C0000
     {"scalar_parameters", (PyCFunction)(void (*)(void))scalar_parameters, METH_FASTCALL,
      "scalar_parameters(redact, rules, max_string, frame, names): {name: value} of plain scalar arguments, else None"},
+#endif
+#ifdef AUTOPROV_EVALFRAME
+    {"evalframe_free", evalframe_hook_free, METH_NOARGS,
+     "evalframe_free(): True when the interpreter runs the default frame evaluator (no other tool's PEP 523 hook)"},
 #endif
 #ifdef AUTOPROV_KNOWN_PYTHON
     {"exec_as_main", (PyCFunction)(void (*)(void))exec_as_main, METH_FASTCALL,
@@ -1367,6 +1401,11 @@ PyInit__native(void)
         || PyType_Ready(&Monitor_Type) < 0) {
         return NULL;
     }
+#ifdef AUTOPROV_EVALFRAME
+    if (PyType_Ready(&EvalFrame_Type) < 0) {
+        return NULL;
+    }
+#endif
     PyObject *module = PyModule_Create(&native_module);
     if (module == NULL) {
         return NULL;
@@ -1374,6 +1413,9 @@ PyInit__native(void)
     if (PyModule_AddObject(module, "CodeMap", Py_NewRef(&CodeMap_Type)) < 0
         || PyModule_AddObject(module, "FrameTracer", Py_NewRef(&FrameTracer_Type)) < 0
         || PyModule_AddObject(module, "Monitor", Py_NewRef(&Monitor_Type)) < 0
+#ifdef AUTOPROV_EVALFRAME
+        || PyModule_AddObject(module, "EvalFrame", Py_NewRef(&EvalFrame_Type)) < 0
+#endif
 #ifdef AUTOPROV_KNOWN_PYTHON
         || PyModule_AddObject(module, "INTERNALS", Py_NewRef(Py_True)) < 0
 #else

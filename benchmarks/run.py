@@ -132,7 +132,8 @@ class Bench:
         return Variant(f"{engine}/{core}", ("-m", "autoprov", "--engine", engine, "--quiet"), (("AUTOPROV_CORE", core),))
 
     def autoprov_variants(self, engines: list[str]) -> list[Variant]:
-        return [self.autoprov_variant(engine, core) for engine in engines for core in self.cores]
+        return [self.autoprov_variant(engine, core) for engine in engines for core in self.cores
+                if not (engine == "evalframe" and core == "pure")]  # no pure twin: settrace is its fallback
 
     def compile_bytecode(self) -> None:
         """Byte-compile the autoprov measured, as ``pip install`` does for an installed package:
@@ -178,7 +179,9 @@ class Bench:
             return {"name": case.name, "group": case.group, "skipped": "not in the smoke run (about 10 s per run)"}
         engines = self.engines
         if case.group == "real analyses":
-            engines = engines[:1] if self.options.smoke or not self.options.all_engines else engines
+            # on 3.11 the default engine and its fallback (evalframe, settrace) side by side
+            default = engines[:2] if self.fallback and not self.options.smoke else engines[:1]
+            engines = default if self.options.smoke or not self.options.all_engines else engines
         variants = self.autoprov_variants(engines)
         if case.cprofile and not self.options.smoke:
             variants += self.reference_variants()
@@ -211,9 +214,9 @@ class Bench:
         engine, _, core = variant.partition("/")
         if core != "native":
             return None
-        if engine == "monitoring":
-            return targets.get("monitoring")
-        if self.fallback and engine == self.engines[0]:
+        if engine in ("monitoring", "evalframe"):
+            return targets.get(engine)
+        if self.fallback and engine == "settrace":
             return targets.get("fallback")
         return None
 

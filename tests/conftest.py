@@ -25,7 +25,8 @@ GAMMAPY_DATA = (REPO.parent / "shared" / "data" / "gammapy-data").resolve()
 STATE_HOME = Path(tempfile.mkdtemp(prefix="autoprov-test-state-"))
 atexit.register(shutil.rmtree, STATE_HOME, True)
 os.environ["XDG_STATE_HOME"] = str(STATE_HOME)  # and for what the tests call in-process
-ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12) else ["settrace", "setprofile"]
+# 3.11: the frame-evaluation engine (native core only: it has no pure twin) beside the trace engines
+ENGINES = ["monitoring", "settrace", "setprofile"] if sys.version_info >= (3, 12) else ["evalframe", "settrace", "setprofile"]
 # Both cores (autoprov.engine.core) run the engine, file-event and runner tests: every test of
 # these modules runs once with AUTOPROV_CORE=native and once with AUTOPROV_CORE=pure.
 CORES = ["native", "pure"]
@@ -105,6 +106,16 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.fixturenames.append("core")
     if "core" in metafunc.fixturenames:
         metafunc.parametrize("core", CORES, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The frame-evaluation engine has no pure twin (``--engine evalframe`` with the pure core is a
+    usage error, tested as such): its tests run on the native core only."""
+    pure_evalframe = [item for item in items if getattr(item, "callspec", None) is not None
+                      and item.callspec.params.get("engine") == "evalframe" and item.callspec.params.get("core") == "pure"]
+    if pure_evalframe:
+        config.hook.pytest_deselected(items=pure_evalframe)
+        items[:] = [item for item in items if item not in pure_evalframe]
 
 
 @pytest.fixture(autouse=True)

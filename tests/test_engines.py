@@ -142,6 +142,15 @@ MISSED_RETURN = {
                 "    sys.settrace(None)\ndef on():\n    sys.settrace(saved.pop())\n",
     "setprofile": "import sys, threading\nsaved = []\ndef off():\n    saved.append(sys.getprofile() or threading.getprofile())\n"
                   "    sys.setprofile(None)\ndef on():\n    sys.setprofile(saved.pop())\n",
+    # the interpreter's default evaluator put back in place of the hook, as another PEP 523 tool would
+    "evalframe": "import ctypes\napi = ctypes.pythonapi\napi.PyInterpreterState_Get.restype = ctypes.c_void_p\n"
+                 "api._PyInterpreterState_GetEvalFrameFunc.restype = ctypes.c_void_p\n"
+                 "api._PyInterpreterState_GetEvalFrameFunc.argtypes = [ctypes.c_void_p]\n"
+                 "api._PyInterpreterState_SetEvalFrameFunc.argtypes = [ctypes.c_void_p, ctypes.c_void_p]\n"
+                 "interp = api.PyInterpreterState_Get()\nsaved = []\ndef off():\n"
+                 "    saved.append(api._PyInterpreterState_GetEvalFrameFunc(interp))\n"
+                 "    api._PyInterpreterState_SetEvalFrameFunc(interp, ctypes.cast(api._PyEval_EvalFrameDefault, ctypes.c_void_p))\n"
+                 "def on():\n    api._PyInterpreterState_SetEvalFrameFunc(interp, saved.pop())\n",
 }
 
 
@@ -151,7 +160,9 @@ def test_a_missed_return_does_not_corrupt_the_stack(tmp_path: Path, engine: str)
     _, acts = capture_module(tmp_path, engine, module, body)
     calls = [(i, a["name"].removeprefix("mod."), a["parent"], a["status"]) for i, a in acts.items()]
     named = {name: (i, parent, status) for i, name, parent, status in calls if name in ("b", "c")}
-    assert named["b"][2] == "incomplete"  # its end was never seen
+    # its end was never seen; the frame-evaluation hook, already around b when it is switched off,
+    # still sees it return
+    assert named["b"][2] == ("completed" if engine == "evalframe" else "incomplete")
     assert named["c"][1] is None and named["c"][2] == "completed"  # not a child of b
     inner_a = [parent for _, name, parent, _ in calls if name == "a"]
     assert inner_a == [None, named["c"][0], None]
@@ -246,10 +257,18 @@ def test_threads_each_get_their_own_nesting(tmp_path: Path, engine: str) -> None
     assert all(a["status"] == "completed" for a in acts.values())
 
 
-def test_engine_choice_is_recorded_with_a_reason(tmp_path: Path) -> None:
+def _fallback_engine(core: str, monitoring_else: str) -> str:
+    """The engine ``auto`` gives: monitoring on 3.12+, on 3.11 the frame-evaluation engine with the
+    native core, else ``monitoring_else``."""
+    if sys.version_info >= (3, 12):
+        return "monitoring"
+    return "evalframe" if core == "native" else monitoring_else
+
+
+def test_engine_choice_is_recorded_with_a_reason(tmp_path: Path, core: str) -> None:
     result, _ = capture(tmp_path, "auto", "outer(1)")
     info = result.of_kind("run")[0][3]
-    expected = "monitoring" if sys.version_info >= (3, 12) else "settrace"
+    expected = _fallback_engine(core, "settrace")
     assert info["engine"] == expected and info["engine_reason"]
 
 
@@ -274,8 +293,9 @@ def test_another_tracer_keeps_working(tmp_path: Path, other: str) -> None:
         assert names(acts) == ["outer", "leaf", "leaf"]
 
 
-def test_engine_choice_respects_an_existing_tracer(tmp_path: Path) -> None:
-    """Started under a debugger or coverage (sys.settrace taken), autoprov does not take it over."""
+def test_engine_choice_respects_an_existing_tracer(tmp_path: Path, core: str) -> None:
+    """Started under a debugger or coverage (sys.settrace taken), autoprov does not take it over
+    (the frame-evaluation engine leaves trace functions alone)."""
     (tmp_path / "main.py").write_text("from toy.core import outer\nouter(1)\nimport sys\nprint(sys.gettrace() is not None)\n")
     launcher = (
         "import sys\n"
@@ -300,6 +320,41 @@ def test_engine_choice_respects_an_existing_tracer(tmp_path: Path) -> None:
     (run,) = [p for p in store.iterdir() if p.is_dir()]  # beside it: the index, written after exit
     events = list(read_events(run))
     info = events[0][3]
-    expected = "monitoring" if sys.version_info >= (3, 12) else "setprofile"
+    expected = _fallback_engine(core, "setprofile")
     assert info["engine"] == expected, info["engine_reason"]
     assert sum(1 for e in events if e[0] == "act") == 3
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the frame-evaluation engine is Python 3.11's")
+def test_frame_evaluation_hook_of_another_tool_is_left_alone(tmp_path: Path, core: str) -> None:
+    """Another tool's PEP 523 hook (here one installed before autoprov starts) stays in place: the
+    settrace engine records instead and the reason says why; asked for explicitly, a usage error.
+    With the pure core the engine is not there at all, and the reason says that instead."""
+    (tmp_path / "main.py").write_text("from toy.core import outer\nouter(1)\n")
+    launcher = (
+        "import sys\n"
+        "from autoprov import _native\n"
+        "never = lambda *args: False  # decides every module out: a hook that passes everything through\n"
+        "other = _native.EvalFrame({}, _native.CodeMap(), never, never, never, never, never, never, never)\n"
+        "other.start()\n"
+        "from autoprov.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(other.installed())\n"
+        "sys.exit(code)\n"
+    )
+    import subprocess
+
+    from conftest import environment
+
+    def run(*options: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", launcher, "--store", str(tmp_path / "store"), *options, "--match", "toy.*:*", "main.py"],
+                              cwd=tmp_path, capture_output=True, text=True, env=environment())
+
+    done = run("--debug", "engine")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "True\n"  # the other hook is still the interpreter's
+    why = "is taken by another tool" if core == "native" else "needs the native core"  # the pure core cannot tell
+    assert f"engine settrace: no sys.monitoring before Python 3.12; the frame-evaluation {'hook (PEP 523)' if core == 'native' else 'engine'} {why}" in done.stderr
+    refused = run("--engine", "evalframe")
+    refusal = "another tool already installed a frame-evaluation function" if core == "native" else "needs the native core"
+    assert refused.returncode == 2 and refusal in refused.stderr

@@ -146,6 +146,25 @@ def test_monitoring_engine_only_where_python_has_it(tmp_path: Path) -> None:
         assert done.returncode == 2 and "needs Python >= 3.12" in done.stderr
 
 
+def test_evalframe_engine_only_on_python_311_with_the_native_core(tmp_path: Path, core: str) -> None:
+    """``--engine evalframe`` records on 3.11 with the native core; elsewhere a one-line usage error
+    that says what to use instead, before the program runs."""
+    import sys
+
+    (tmp_path / "x.py").write_text("open('ran', 'w').write('ran')\n")
+    from autoprov.engine.core import select
+
+    native = select({"AUTOPROV_CORE": core})[0]
+    done = run_autoprov(["x.py"], tmp_path, engine="evalframe")
+    if sys.version_info[:2] == (3, 11) and hasattr(native, "EvalFrame"):  # not in a build without the 3.11 internals
+        assert done.returncode == 0, done.stderr
+        assert done.of_kind("run")[0][3]["engine"] == "evalframe"
+        return
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert ("written for Python 3.11" if sys.version_info[:2] != (3, 11) else "needs the native core") in done.stderr
+    assert not (tmp_path / "ran").exists()
+
+
 def test_console_script_and_run_subcommand(tmp_path: Path) -> None:
     import subprocess
     import sys
