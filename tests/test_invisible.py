@@ -140,7 +140,8 @@ print("parent")
 """
 
 
-def test_fork_warns_only_as_python_does_and_the_child_stays_silent(tmp_path: Path, engine: str) -> None:
+def test_fork_warns_only_as_python_does_and_the_child_stays_silent(tmp_path: Path, engine: str, core: str) -> None:
+    """Both cores: from 3.13 on they restart the log's thread after the fork each its own way (log/soon.py)."""
     plain, captured = run_both(tmp_path, FORKS, engine, interpreter=("-W", "always::DeprecationWarning"))
     assert "multi-threaded" not in plain.stderr
     assert_same(plain, captured)

@@ -10,8 +10,8 @@ frame it interrupted: the frame that called ``os.fork()`` (noted before the fork
 past its call, means the fork has returned; anything else, and it schedules itself again.  In
 CPython 3.13 the check that ends a call instruction comes right after ``os.fork()`` returns.
 
-The native core schedules it in C (``_native.call_soon``); the pure core through ``ctypes``
-(``Py_AddPendingCall`` is public C API), imported only at the first fork that needs it.
+The native core schedules it in C (``_native.call_soon``); the pure core (the native one not
+loaded) through ``ctypes`` (``Py_AddPendingCall`` is public C API), imported at the first fork.
 """
 
 from __future__ import annotations
@@ -57,12 +57,11 @@ def _run_if_returned(function: Callable[[], None], caller: tuple[FrameType, int]
 
 
 def _schedule(callback: Callable[[FrameType | None], None]) -> bool:
-    """A pending call of ``callback(interrupted frame)``."""
-    try:
-        from .. import _native
-    except ImportError:
+    """A pending call of ``callback(interrupted frame)``: in C when the run loaded the native core."""
+    native = sys.modules.get("autoprov._native")
+    if native is None:
         return _schedule_ctypes(callback)
-    return _native.call_soon(lambda: callback(sys._getframe(1)))
+    return native.call_soon(lambda: callback(sys._getframe(1)))
 
 
 def _schedule_ctypes(callback: Callable[[FrameType | None], None]) -> bool:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from types import FrameType, ModuleType
+from operator import attrgetter
+from types import AsyncGeneratorType, CoroutineType, FrameType, GeneratorType, ModuleType
 from typing import Any
 
 SILENT_CLOSES = sys.version_info >= (3, 13)
@@ -66,11 +67,9 @@ def _ctypes_frame_generator(frame: FrameType) -> Any:
     return _get_generator(frame)
 
 
-def alive(generator: Any) -> bool:
-    """True while a generator, coroutine or async generator is suspended or running (an unknown
-    kind always: it is never ended here)."""
-    for prefix in ("gi_", "cr_", "ag_"):
-        suspended = getattr(generator, prefix + "suspended", None)
-        if suspended is not None:
-            return bool(suspended or getattr(generator, prefix + "running", False))
-    return True
+STATE = {  # kind -> (suspended, running), both False once it has ended
+    GeneratorType: attrgetter("gi_suspended", "gi_running"),
+    CoroutineType: attrgetter("cr_suspended", "cr_running"),
+    AsyncGeneratorType: attrgetter("ag_suspended", "ag_running"),
+}
+ENDED = (False, False)
