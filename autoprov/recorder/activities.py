@@ -191,7 +191,11 @@ class Recorder:
 
     def _watch(self, frame: FrameType) -> None:
         """3.13+: follow the generator of a suspended matched frame (see closes.py)."""
-        generator = self._generator_of(frame)
+        try:
+            generator = self._generator_of(frame)
+        except Exception:  # no ctypes here, say: closes stay unseen, recorded as before (incomplete)
+            self._generator_of = None
+            return
         state = STATE.get(type(generator))
         if state is not None:  # a generator, coroutine or async generator
             self._watched[frame] = (weakref.ref(generator), state)
