@@ -54,19 +54,13 @@ test-fallback: $(PY) $(NATIVE)
 
 # Python 3.13 (issue 21): what depends on the interpreter, lean for CI's time budget: the engines
 # (all three: 3.13 has sys.monitoring), both cores, the runner, the file record, the native core and
-# the invisibility tests, and one gammapy analysis recorded by every engine.
+# the invisibility tests, the log's restart after a fork (3.13 restarts it its own way: log/soon.py),
+# and one gammapy analysis recorded by every engine.
 PY313_TESTS := tests/test_engines.py tests/test_runner.py tests/test_files.py tests/test_file_operations.py \
-	tests/test_native.py tests/test_native_guard.py tests/test_invisible.py tests/test_gammapy_engines.py
-# Known on 3.13, on main before issue 21 too and in both cores: a generator closed early (close(),
-# del) is recorded as incomplete there, and setprofile misreads a throw() (3.13 changed what the engines see at a
-# close); os.fork() under autoprov shows 3.13's "multi-threaded" DeprecationWarning that plain python
-# does not; and the stack test expects 3.12's "sys:1" where 3.13 itself prints "<sys>:0" (a test
-# to adapt).  Left out here until fixed, so that CI tests the rest of 3.13.
-PY313_KNOWN := not test_generator_closed_early_is_completed and not (test_calls_after_throw_keep_their_generator_as_parent and setprofile) \
-	and not (test_exception_thrown_into_a_generator_fails_it and setprofile) \
-	and not test_fork_warns_only_as_python_does_and_the_child_stays_silent and not test_the_program_sees_a_stack_of_its_own
+	tests/test_native.py tests/test_native_guard.py tests/test_invisible.py tests/test_gammapy_engines.py \
+	tests/test_reliability.py::test_the_log_is_written_again_after_a_fork
 test-py313: $(PY) $(NATIVE)
-	$(PY) -m pytest -q $(PY313_TESTS) -k "$(PY313_KNOWN)"
+	$(PY) -m pytest -q $(PY313_TESTS)
 
 test-fast: $(PY) $(NATIVE)
 	$(PY) -m pytest -q -m "not slow"

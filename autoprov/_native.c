@@ -1365,10 +1365,53 @@ exec_as_main(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * Module
  * ------------------------------------------------------------------------------------------- */
 
+/* call_soon(callable): run callable from a pending call, when the main thread next checks its eval
+ * breaker.  The log's thread restarts this way after os.fork() in the parent: Python 3.13 counts
+ * the process's threads for its "multi-threaded fork" warning after the after_in_parent hooks have
+ * run, so a thread started there would be counted (log/writer.py).  The callable's errors are
+ * dropped: a pending call's exception would surface in whatever code the program is running. */
+static int
+run_pending(void *callable)
+{
+    PyObject *result = PyObject_CallNoArgs((PyObject *)callable);
+    Py_DECREF((PyObject *)callable);
+    if (result == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(result);
+    return 0;
+}
+
+static PyObject *
+call_soon(PyObject *Py_UNUSED(module), PyObject *callable)
+{
+    if (Py_AddPendingCall(run_pending, Py_NewRef(callable)) < 0) {  /* the queue is full */
+        Py_DECREF(callable);
+        Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* frame_generator(frame): the generator or coroutine that owns the frame, or None.  Public API
+ * since 3.11 (no interpreter internals): the recorder watches the generators of suspended matched
+ * frames, which 3.13 may close without any event (recorder/closes.py). */
+static PyObject *
+frame_generator(PyObject *Py_UNUSED(module), PyObject *frame)
+{
+    if (!PyFrame_Check(frame)) {
+        PyErr_SetString(PyExc_TypeError, "frame_generator() expects a frame");
+        return NULL;
+    }
+    PyObject *generator = PyFrame_GetGenerator((PyFrameObject *)frame);
+    return generator != NULL ? generator : Py_NewRef(Py_None);
+}
+
 static PyMethodDef module_methods[] = {
     {"audit_install", audit_install, METH_O,
      "audit_install(names): install the process audit hook once, passing only these events on (False if already installed)"},
     {"audit_route", audit_route, METH_O, "audit_route(handler or None): where file events go (None: nowhere)"},
+    {"call_soon", call_soon, METH_O, "call_soon(callable): call it from a pending call (False if the queue is full)"},
+    {"frame_generator", frame_generator, METH_O, "frame_generator(frame): the generator that owns it, or None"},
 #if PY_VERSION_HEX >= 0x030C0000
     {"scalar_parameters", (PyCFunction)(void (*)(void))scalar_parameters, METH_FASTCALL,
      "scalar_parameters(redact, rules, max_string, frame, names): {name: value} of plain scalar arguments, else None"},

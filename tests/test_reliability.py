@@ -92,6 +92,30 @@ def test_forked_child_does_not_touch_the_parents_record(tmp_path: Path, engine: 
     assert len(result.of_kind("exit")) == 1 and result.of_kind("exit")[0][2] == "completed"
 
 
+FORKS_THEN_WORKS = (
+    "import os, time\nfrom toy.core import outer\npid = os.fork()\nif pid == 0:\n    os._exit(0)\n"
+    "os.waitpid(pid, 0)\nfor i in range(5):\n    outer(i)\nprint('ready', flush=True)\ntime.sleep(60)\n"
+)
+
+
+def test_the_log_is_written_again_after_a_fork(tmp_path: Path, engine: str) -> None:
+    """The log's thread, stopped around ``os.fork()`` (from 3.13 on restarted only once the call has
+    returned: autoprov/log/soon.py), runs again in the parent: a run killed later keeps its events."""
+    (tmp_path / "forks.py").write_text(FORKS_THEN_WORKS)
+    store = tmp_path / "store"
+    store.mkdir()  # an existing store holds the live run folder from the start
+    process = start_and_wait_for(autoprov_command(store, "forks.py", engine=engine), tmp_path, "ready")
+    try:
+        (run,) = [p for p in store.iterdir() if p.is_dir()]
+        deadline = time.monotonic() + 10  # the thread writes every 0.5 s: wait for its write
+        while sum(1 for e in read_events(run) if e[0] == "act") < 15 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert sum(1 for e in read_events(run) if e[0] == "act") == 15  # 5 outer + 10 leaf, after the fork
+
+
 @pytest.mark.parametrize("component", ["enter", "leave", "plan", "audit", "hash", "log", "export"])
 def test_internal_faults_never_reach_the_program(tmp_path: Path, engine: str, component: str) -> None:
     (tmp_path / "main.py").write_text(

@@ -8,18 +8,25 @@ seen exactly).  With the pure core, matched frames are remembered in a set (fram
 identity, so no ``id()`` and no audit event), which is how a 'return' is told to concern us.
 A profile function is never told which exception unwinds a frame; a generator unwinding from its
 yield after ``throw()``/``close()`` is recorded with the thrown exception where the interpreter
-passes it (3.12) and as closed (``GeneratorExit``) where it does not (3.11).
+passes it (3.12: the 'call' that resumes the frame carries it), and as closed (``GeneratorExit``)
+where it does not (3.11).  3.13 no longer passes it, nor stops the frame at a different instruction
+for a throw, so from 3.13 on the engine also takes a ``sys.monitoring`` tool id for the PY_THROW
+event alone (a generator resumed by ``throw()``/``close()``, rare) and notes the exception there.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from types import FrameType, ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from ..filtering.plans import Planner
 from ..recorder import Recorder
 from .frames import FrameEngine
+from .monitoring import TOOL_NAME, free_tool_id
+
+THROW_NOT_PROFILED = sys.version_info >= (3, 13)  # the profile 'call' of a throw() no longer carries it
 
 
 class SetprofileEngine(FrameEngine):
@@ -28,7 +35,46 @@ class SetprofileEngine(FrameEngine):
 
     def __init__(self, planner: Planner, recorder: Recorder, native: ModuleType | None = None) -> None:
         self._matched: set[FrameType] = set()
+        self._throw_tool: int | None = None  # 3.13+: the sys.monitoring tool id of the PY_THROW callback
         super().__init__(planner, recorder, native)
+
+    def start(self) -> None:
+        super().start()
+        if THROW_NOT_PROFILED:
+            self._watch_throws()
+
+    def stop(self) -> None:
+        super().stop()
+        tool_id, self._throw_tool = self._throw_tool, None
+        if tool_id is not None:
+            monitoring = sys.monitoring
+            monitoring.set_events(tool_id, 0)
+            monitoring.register_callback(tool_id, monitoring.events.PY_THROW, None)
+            monitoring.free_tool_id(tool_id)
+
+    def _watch_throws(self) -> None:
+        """3.13+: a PY_THROW callback notes the exception thrown into a matched generator."""
+        monitoring = sys.monitoring
+        tool_id = free_tool_id()
+        if tool_id is None:  # every tool id taken: a thrown exception is recorded as on 3.11
+            return
+        monitoring.use_tool_id(tool_id, TOOL_NAME)
+        self._throw_tool = tool_id
+        monitoring.register_callback(tool_id, monitoring.events.PY_THROW, self._on_throw)
+        monitoring.set_events(tool_id, monitoring.events.PY_THROW)
+
+    def _on_throw(self, code: CodeType, offset: int, exception: BaseException) -> None:
+        # Cost: only when throw() or close() resumes a generator's frame (rare); one lookup for
+        # unmatched code.  The profile 'call' of the same resume comes before or after it.
+        decisions = self._decisions
+        if not decisions.active or decisions.plans.get(code) is None:
+            return
+        try:
+            frame = sys._getframe(1)
+            decisions.errors[frame] = exception
+            decisions.handled.discard(frame)
+        except Exception as error:
+            self._recorder.fault("engine", error)
 
     def make_hook(self) -> Callable[[FrameType, str, Any], None]:
         """The profile function (pure core), a closure so the hot path reads only fast local names."""

@@ -15,7 +15,8 @@ The program must not be able to see any of this:
   would register a dummy thread object);
 * before ``os.fork()`` the thread is stopped, and the kernel's thread count is watched until it
   is really gone, so Python's "process is multi-threaded, use of fork() may lead to deadlocks"
-  warning is raised only when the program itself has threads; it restarts in the parent;
+  warning is raised only when the program itself has threads; it restarts in the parent (from
+  3.13 on, once ``os.fork()`` has returned: :mod:`.soon`);
 * the log is written with ``os.write`` on a descriptor opened at the start (no audit events, no
   buffered data a forked child could flush into the parent's log), and that descriptor keeps the
   log reachable when the program deletes or renames the run folder: :meth:`EventLog.content`
@@ -32,16 +33,20 @@ import json
 import os
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..store.layout import RunFolder
+from . import soon
 
 FLUSH_INTERVAL = 0.5
 STOP_TIMEOUT = 5.0
 THREAD_GONE_TIMEOUT = 0.05  # how long to watch the kernel's thread count before a fork
+# Python 3.13 counts threads for its fork warning after the parent's at-fork hooks, 3.12 before them
+COUNTS_THREADS_AFTER_FORK_HOOKS = sys.version_info >= (3, 13)
 
 
 def _default(value: Any) -> Any:
@@ -100,6 +105,7 @@ class EventLog:
         self._lock_owner()
         self._lock = _thread.allocate_lock()  # one writer at a time
         self._wake: Any = None  # held while the thread runs; released to stop it
+        self._paused = False  # stopped by pause() until resume() restarts it
         self._done: Any = None  # held by the thread until it has left
         self._threads_fd = _open_thread_count()
 
@@ -136,6 +142,9 @@ class EventLog:
         if wake is None:
             return
         self._wake = self._done = None
+        self._paused = True
+        if COUNTS_THREADS_AFTER_FORK_HOOKS:
+            soon.note_fork_caller()
         before = _thread_count(self._threads_fd)
         wake.release()
         if not done.acquire(timeout=STOP_TIMEOUT):
@@ -150,12 +159,28 @@ class EventLog:
             os.sched_yield()
 
     def resume(self) -> None:
-        """Restart the thread after :meth:`pause` (in the parent, after fork)."""
-        self.start()
+        """Restart the thread after :meth:`pause` (in the parent, after fork).
+
+        From 3.13 on, when the main thread forked, the restart waits for ``os.fork()`` to return
+        (a pending call, :mod:`.soon`): the thread count for Python's warning is taken after this
+        hook.  Cost: no periodic flush between the fork and the main thread's next bytecodes (a
+        few microseconds; the buffer was flushed before the fork).  A fork from another thread
+        restarts it here: the program has threads, and python warns anyway.
+        """
+        if COUNTS_THREADS_AFTER_FORK_HOOKS and threading.main_thread().ident == _thread.get_ident():
+            if soon.when_fork_returned(self._restart):
+                return
+        self._restart()
+
+    def _restart(self) -> None:
+        if self._paused:
+            self._paused = False
+            self.start()
 
     def abandon(self) -> None:
         """In a forked child: drop the descriptor without writing; the log is the parent's."""
         self._wake = self._done = None
+        self._paused = False
         self._buffer = []
         for fd in (self._fd, self._threads_fd):
             if fd is not None:
@@ -227,6 +252,7 @@ class EventLog:
         """Stop the thread, write what is left and fsync; the descriptor stays open (see close)."""
         wake, done = self._wake, self._done
         self._wake = self._done = None
+        self._paused = False  # a restart still pending after a fork must not outlive the log
         if wake is not None:
             wake.release()
             done.acquire(timeout=STOP_TIMEOUT)
