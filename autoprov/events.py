@@ -12,7 +12,8 @@ kind       fields after the kind
 RUN        run_id, t, info (dict: argv, cwd, pid, script, module, engine, engine_reason,
            filters, hash_algorithm, autoprov_version, python)
 ACT        act, parent (act id or None for the run), name, rule_id, t, thread (name), params
-           (dict name -> rendered value)
+           (dict name -> rendered value; the key ``autoprov:accessor`` (:data:`ACCESSOR`) with
+           the value "getter" marks a call of a property's getter, not a parameter)
 END        act, t, status ("completed" | "failed"), error (None or "ExcType: message")
            [, results (dict path -> rendered value: a rule's ``results``, read at return)]
 USE        act, role, obj, t                  an activity used a Python-object entity
@@ -81,6 +82,9 @@ EXIT = "exit"
 INFORM = "inform"
 CMDPID = "cmdpid"
 PROC = "proc"
+
+# The params key of an ACT event marking a property read (the model moves it out of the parameters).
+ACCESSOR = "autoprov:accessor"
 
 KINDS = (RUN, ACT, END, USE, GEN, OBJ, REV, MEMBER, FILEARG, FILE, DIGEST, SCOPE, ERROR, DESC, ENV, EXIT, INFORM, CMDPID, PROC)
 

@@ -184,6 +184,8 @@ class JsonRecords(Records):
         time, value = self.time, self._value
         end = "" if activity.end is None else f',"prov:endTime":"{time(activity.end)}"'
         error = f',"autoprov:error":{_text(printable(activity.error))}' if activity.error else ""
+        if activity.accessor:
+            error += f',"autoprov:accessor":{_text(activity.accessor)}'
         rendered = self._rendered
         params = "".join([f",{name}{rendered(item)}" for name, item in zip(names, activity.params.values())])
         return "activity", (

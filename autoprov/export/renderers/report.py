@@ -188,12 +188,12 @@ def _graph(model: RunModel) -> tuple[str, Any]:
 
 
 def render(model: RunModel, complete: bool = False) -> str:
-    """The report of ``model`` as one HTML document (``complete``: with the library-internal
-    commands, which are otherwise left out: :mod:`.clutter`)."""
+    """The report of ``model`` as one HTML document (``complete``: with the property reads and
+    library-internal commands, which are otherwise left out: :mod:`.clutter`)."""
     if not complete:
-        from ..clutter import without_internal
+        from ..clutter import quiet
 
-        model = without_internal(model)
+        model = quiet(model)
     graph, drawing = _graph(model)
     view = ReportView(model, drawing)
     data = view.build()
