@@ -30,11 +30,12 @@ INTERNAL = "library-internal"
 READ = "property read"
 
 
-def reason_hidden(params: dict[str, Any], accessor: str | None) -> str | None:
-    """Why a call is left out of the views by default (:data:`INTERNAL`, :data:`READ`), or None."""
+def reason_hidden(name: str, params: dict[str, Any], accessor: str | None) -> str | None:
+    """Why the activity ``name`` is left out of the views by default (:data:`INTERNAL`, :data:`READ`),
+    or None.  Only a command carries ``internal`` as a mark; a function's argument of that name is not one."""
     if accessor == "getter":
         return READ
-    return INTERNAL if params.get("internal") else None
+    return INTERNAL if name == "command" and params.get("internal") else None
 
 
 def hidden_activities(model: RunModel) -> dict[int, str]:
@@ -42,7 +43,7 @@ def hidden_activities(model: RunModel) -> dict[int, str]:
     hidden: dict[int, str] = {}
     for act, activity in model.activities.items():  # parents come first (act order)
         reason = hidden.get(activity.parent) if activity.parent is not None else None
-        reason = reason or reason_hidden(activity.params, activity.accessor)
+        reason = reason or reason_hidden(activity.name, activity.params, activity.accessor)
         if reason is not None:
             hidden[act] = reason
     return hidden
