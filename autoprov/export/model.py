@@ -148,9 +148,10 @@ class _Builder:
         self.model.run_id, self.model.start, self.model.info = run_id, t, info
 
     def act(self, act: int, parent: int | None, name: str, rule: str, t: int, thread: str, params: dict, *_: Any) -> None:
-        params = params or {}
-        accessor = params.pop(events.ACCESSOR, None) if events.ACCESSOR in params else None
-        self.model.activities[act] = Activity(act, parent, name, rule, t, thread, params, accessor=accessor)
+        accessor = None
+        if rule.endswith(events.GETTER):  # a property read (autoprov.events)
+            rule, accessor = rule[: -len(events.GETTER)], "getter"
+        self.model.activities[act] = Activity(act, parent, name, rule, t, thread, params or {}, accessor=accessor)
 
     def end(self, act: int, t: int, status: str, error: str | None, results: dict | None = None, *_: Any) -> None:
         activity = self.model.activities.get(act)

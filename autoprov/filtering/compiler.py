@@ -82,7 +82,7 @@ def is_accessor(code: CodeType, qualname: str, module_globals: dict[str, Any], a
 def reads_property(code: CodeType, qualname: str, module_globals: dict[str, Any]) -> bool:
     """True when ``code`` is the getter of a property of the class ``qualname`` names: a ``property``
     (or a subclass: astropy's ``lazyproperty``) or a ``functools.cached_property``, decorated (the
-    getter has the property's name) or not (``x = property(lambda self: ...)``).  Its calls read an
+    getter has the property's name) or not (``count = property(_count)``, ``del _count``).  Its calls read an
     attribute, which the views leave out by default (:mod:`autoprov.export.clutter`).  A function that
     is also a method under its own name is not a getter: it is called directly too."""
     owner = owner_class(qualname, module_globals)

@@ -91,7 +91,7 @@ class Plan:
     __slots__ = (
         "rule", "argnames", "bound", "writes", "names", "entity_args", "file_args", "untyped", "self_used", "secrets",
         "generated_args", "generator", "results", "generates", "scalar_only", "internal",
-        "description", "reads",
+        "description",
     )
 
     def __init__(self, rule: Rule, code: CodeType) -> None:
@@ -123,8 +123,6 @@ class Plan:
         # calls: program: the package whose own calls of this function are not activities ("gammapy.")
         self.internal = rule.name.split(".", 1)[0] + "." if rule.program_calls else None
         self.description: dict | None = None  # `calls: program`: announced at its first recorded call
-        # True for a property's getter (Planner.plan decides it): its calls are marked as reads
-        self.reads = False
         # Calls whose start records nothing but their arguments as parameters: no self, entity, file
         # or secret to look at and no argument kept for the return, so Recorder.enter reads plain
         # scalar arguments directly (Arguments.scalars); other values take the general path.
@@ -163,11 +161,11 @@ class Planner:
         rule = self.matcher.decide(code, module_globals)
         if rule is None:
             return None
-        plan = Plan(rule, code)
         qualname = getattr(code, "co_qualname", code.co_name)
         if "." in qualname and reads_property(code, qualname, module_globals):  # once per code object, ~1 us
-            plan.reads = True
-            plan.scalar_only = False  # a getter whose instance is not called `self`: the general path marks it
+            # a property read: marked in the rule id its ACT events carry, so it costs no call anything
+            rule = rule._replace(rule_id=rule.rule_id + events.GETTER)
+        plan = Plan(rule, code)
         if rule.description and rule.name not in self._described:
             self._described.add(rule.name)
             if rule.program_calls:  # maybe never recorded (only called by its own package): no description yet

@@ -120,8 +120,6 @@ class Recorder:
         params = {}
         used: list[tuple[str, Any]] = []
         self.arguments.read(plan, arguments, params, used)
-        if plan.reads:  # a property's getter (decided once per code object by Planner.plan); ~1 ns when not
-            params[events.ACCESSOR] = "getter"
         self._append((events.ACT, act, parent, rule.name, rule.rule_id, now, stack.thread, params))
         direction = "generated" if plan.writes else "used"
         for role, value in used:
