@@ -69,6 +69,7 @@ def test_reads_are_in_the_record_and_out_of_the_views(run: tuple[Path, Path, str
     data = report_data(run_dir / "report.html")
     numbers = {f"run:act_{act['n']}" for act in data["acts"]}
     assert numbers == set(recorded) - set(reads) - {"run:session"}
+    assert f"{shown} activities (+2 property reads and library-internal commands, not shown" in (run_dir / "report.html").read_text()
 
     autoprov(cwd, "graph", "--store", ".prov", run_dir.name, "--all", "-o", "all.dot")
     autoprov(cwd, "report", "--store", ".prov", run_dir.name, "--all", "-o", "all.html")
