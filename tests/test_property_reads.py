@@ -71,6 +71,23 @@ def module_function(self):
     return 7
 
 
+class Opaque:  # a descriptor that raises when asked what it is (a decorator's own object)
+    def __init__(self, function):
+        self.function = function
+
+    @property
+    def __class__(self):
+        raise RuntimeError("not today")
+
+
+class Guarded:
+    def run(self):
+        return 8
+
+    run_code = run.__code__
+    run = Opaque(run)
+
+
 GETTERS = {
     "getter": (SizedThing.size.fget.__code__, True),
     "setter": (SizedThing.size.fset.__code__, False),
@@ -81,6 +98,7 @@ GETTERS = {
     "property subclass": (Lazy.data.fget.__code__, True),
     "method": (SizedThing.method.__code__, False),
     "module function": (module_function.__code__, False),
+    "descriptor that raises": (Guarded.run_code, False),  # no fault: its calls stay shown
 }
 
 

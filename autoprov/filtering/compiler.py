@@ -84,22 +84,26 @@ def reads_property(code: CodeType, qualname: str, module_globals: dict[str, Any]
     (or a subclass: astropy's ``lazyproperty``) or a ``functools.cached_property``, decorated (the
     getter has the property's name) or not (``count = property(_count)``, ``del _count``).  Its calls read an
     attribute, which the views leave out by default (:mod:`autoprov.export.clutter`).  A function that
-    is also a method under its own name is not a getter: it is called directly too."""
-    owner = owner_class(qualname, module_globals)
-    if owner is None:
+    is also a method under its own name is not a getter: it is called directly too.  A class that
+    cannot be looked into (a metaclass raising on attribute access) is not known to have one."""
+    try:
+        owner = owner_class(qualname, module_globals)
+        if owner is None:
+            return False
+        attributes = vars(owner)
+        found = attributes.get(qualname.rpartition(".")[2])
+        if found is not None and not isinstance(found, (property, cached_property)):
+            return False  # a method, or a descriptor of another kind
+        for value in attributes.values() if found is None else (found,):
+            getter = value.fget if isinstance(value, property) else value.func if isinstance(value, cached_property) else None
+            for _ in range(8):  # through decorators that keep __wrapped__ (functools.wraps)
+                if getter is None:
+                    break
+                if getattr(getter, "__code__", None) is code:
+                    return True
+                getter = getattr(getter, "__wrapped__", None)
+    except Exception:
         return False
-    attributes = vars(owner)
-    found = attributes.get(qualname.rpartition(".")[2])
-    if found is not None and not isinstance(found, (property, cached_property)):
-        return False  # a method, or a descriptor of another kind
-    for value in attributes.values() if found is None else (found,):
-        getter = value.fget if isinstance(value, property) else value.func if isinstance(value, cached_property) else None
-        for _ in range(8):  # through decorators that keep __wrapped__ (functools.wraps)
-            if getter is None:
-                break
-            if getattr(getter, "__code__", None) is code:
-                return True
-            getter = getattr(getter, "__wrapped__", None)
     return False
 
 
