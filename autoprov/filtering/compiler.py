@@ -85,7 +85,8 @@ def reads_property(code: CodeType, qualname: str, module_globals: dict[str, Any]
     getter has the property's name) or not (``count = property(_count)``, ``del _count``).  Its calls read an
     attribute, which the views leave out by default (:mod:`autoprov.export.clutter`).  A function that
     is also a method under its own name is not a getter: it is called directly too.  A class that
-    cannot be looked into (a metaclass raising on attribute access) is not known to have one."""
+    cannot be looked into (an attribute that raises when asked what it is) is not known to have one:
+    planning never faults the capture."""
     try:
         owner = owner_class(qualname, module_globals)
         if owner is None:

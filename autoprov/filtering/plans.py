@@ -162,7 +162,7 @@ class Planner:
         if rule is None:
             return None
         qualname = getattr(code, "co_qualname", code.co_name)
-        if "." in qualname and reads_property(code, qualname, module_globals):  # once per code object, ~1 us
+        if "." in qualname and reads_property(code, qualname, module_globals):  # once per code object: 1-2 us CPU
             # a property read: marked in the rule id its ACT events carry, so it costs no call anything
             rule = rule._replace(rule_id=rule.rule_id + events.GETTER)
         plan = Plan(rule, code)
