@@ -11,7 +11,8 @@ kind       fields after the kind
 =========  ===================================================================================
 RUN        run_id, t, info (dict: argv, cwd, pid, script, module, engine, engine_reason,
            filters, hash_algorithm, autoprov_version, python)
-ACT        act, parent (act id or None for the run), name, rule_id, t, thread (name), params
+ACT        act, parent (act id or None for the run), name, rule_id (ending in ``#getter``,
+           :data:`GETTER`, for a call of a property's getter: a read), t, thread (name), params
            (dict name -> rendered value)
 END        act, t, status ("completed" | "failed"), error (None or "ExcType: message")
            [, results (dict path -> rendered value: a rule's ``results``, read at return)]
@@ -81,6 +82,11 @@ EXIT = "exit"
 INFORM = "inform"
 CMDPID = "cmdpid"
 PROC = "proc"
+
+# The end of an ACT event's rule_id for a call of a property's getter.  The planner gives a getter's
+# rule this id once per code object, so marking a read costs the recorder nothing per call; the model
+# takes it off again (Activity.rule, Activity.accessor).
+GETTER = "#getter"
 
 KINDS = (RUN, ACT, END, USE, GEN, OBJ, REV, MEMBER, FILEARG, FILE, DIGEST, SCOPE, ERROR, DESC, ENV, EXIT, INFORM, CMDPID, PROC)
 

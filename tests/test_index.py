@@ -395,6 +395,22 @@ def test_schema_version_newer_is_refused_and_older_is_migrated(tmp_path: Path, m
         assert {row[0] for row in connection.execute("SELECT note FROM run")} == {"migrated"}
 
 
+def test_an_index_at_schema_2_gains_the_accessor_column(tmp_path: Path) -> None:
+    """Schema 3 marks property reads (``activity.accessor``): a version-2 index is migrated in place,
+    its rows kept (NULL: indexed before reads were marked), and lineage answers from it."""
+    from autoprov.index.api import Store
+
+    chain(tmp_path)
+    path = tmp_path / ".prov" / "index.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE activity DROP COLUMN accessor")
+        connection.execute("UPDATE schema_version SET version = 2")
+    assert Store(tmp_path / ".prov").lineage(tmp_path / "c.txt").produced
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert {row[0] for row in connection.execute("SELECT accessor FROM activity")} == {None}
+
+
 def test_a_set_parameter_does_not_differ_by_hash_seed(tmp_path: Path) -> None:
     """String hashing changes from run to run, and with it a set's order: the record sorts sets,
     so two runs of the same program are equal for ``diff``."""

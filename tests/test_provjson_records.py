@@ -49,8 +49,9 @@ def test_object_entity(description, collection):
 
 @pytest.mark.parametrize("params", [{}, VALUES, {"a b": 1, "a_b": 2}, {"x": 1, "x.": 1}, {"1st": ODD}])
 @pytest.mark.parametrize("end, status, error", [(None, "incomplete", None), (T + 5, "completed", None), (T + 5, "failed", ODD)])
-def test_activity(params, end, status, error):
-    activity = Activity(12, None, f"pkg.Maker.run {ODD}", f"rule {ODD}", T, f"Thread {ODD}", dict(params), end, status, error)
+@pytest.mark.parametrize("accessor", [None, "getter"])
+def test_activity(params, end, status, error, accessor):
+    activity = Activity(12, None, f"pkg.Maker.run {ODD}", f"rule {ODD}", T, f"Thread {ODD}", dict(params), end, status, error, accessor)
     same_text("activity", activity)
 
 

@@ -147,7 +147,7 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="graph.dot/.svg/.png/.pdf (default: graph.svg in the run folder)")
     parser.add_argument("--collapse", choices=("auto", "yes", "no"), default="auto", help="collapse repeated calls (default: above 60 activities)")
     parser.add_argument("--timeout", type=float, default=60.0, help="layout time limit in seconds")
-    parser.add_argument("--all", action="store_true", help="also the commands libraries start for themselves (matplotlib's fc-list...), left out by default")
+    parser.add_argument("--all", action="store_true", help="also the property reads (dataset.models) and the commands libraries start for themselves (matplotlib's fc-list...), left out by default")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
     output = options.output or str(RunFolder(run_dir).graph("svg"))

@@ -23,7 +23,7 @@ def lineage_command(argv: list[str]) -> int:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--graph", default=None, metavar="OUT", help="draw the chain: out.svg, .png, .pdf or .dot")
     parser.add_argument("--full", action="store_true",
-                        help="every processing step with every parameter (default: repeated steps condensed, key parameters only)")
+                        help="every processing step with every parameter, property reads too (default: repeated steps condensed, key parameters only)")
     options = parser.parse_args(argv)
     if options.graph:
         _check_graph_name(options.graph)

@@ -20,6 +20,7 @@ What a :class:`RunModel` says, for every writer that starts from it:
   object (an object whose state changed between two uses, :mod:`autoprov.recorder.objects`);
 * ``members``: (collection, member) object pairs (``hadMember``);
 * ``invalidated``: file versions removed or renamed away;
+* ``left_out``: in a view's copy of the model only (:mod:`.clutter`), the activities it leaves out;
 * ``digests``: (path, version) -> (algorithm, hexdigest, size, mtime_ns);
 * ``links``: (path, version) -> the paths it was opened through (symbolic links);
 * ``modules``: path -> module name, for the program's own imported modules (used by the run);
@@ -46,12 +47,16 @@ OPENING_ROLES = frozenset({"read", "write", "update", "truncate"})  # the roles 
 # Plain classes with __slots__, not dataclasses: importing ``dataclasses`` (with ``inspect``) costs
 # ~10 ms, and this module is imported before every ``python -m autoprov`` exits (PROV-JSON).
 class Activity:
-    __slots__ = ("act", "parent", "name", "rule", "start", "thread", "params", "end", "status", "error")
+    """One recorded call; ``accessor`` is "getter" for a call of a property's getter (a read)."""
+
+    __slots__ = ("act", "parent", "name", "rule", "start", "thread", "params", "end", "status", "error", "accessor")
 
     def __init__(self, act: int, parent: int | None, name: str, rule: str, start: int, thread: str,
-                 params: dict[str, Any], end: int | None = None, status: str = "incomplete", error: str | None = None) -> None:
+                 params: dict[str, Any], end: int | None = None, status: str = "incomplete", error: str | None = None,
+                 accessor: str | None = None) -> None:
         self.act, self.parent, self.name, self.rule, self.start = act, parent, name, rule, start
         self.thread, self.params, self.end, self.status, self.error = thread, params, end, status, error
+        self.accessor = accessor
 
 
 class Link:
@@ -90,6 +95,9 @@ class RunModel:
         self.informed: list[tuple[int, int | None]] = []  # (pool task, submitting activity): wasInformedBy
         # (product, input file, act): written files the record links to no read file (.inferred)
         self.inferred: list[tuple[EntityKey, EntityKey, int | None]] = []
+        # the activities a view leaves out (.clutter.quiet: property reads, library-internal commands);
+        # always empty in the model the documents are written from
+        self.left_out: dict[int, Activity] = {}
 
     @property
     def entity_count(self) -> int:
@@ -140,7 +148,10 @@ class _Builder:
         self.model.run_id, self.model.start, self.model.info = run_id, t, info
 
     def act(self, act: int, parent: int | None, name: str, rule: str, t: int, thread: str, params: dict, *_: Any) -> None:
-        self.model.activities[act] = Activity(act, parent, name, rule, t, thread, params or {})
+        accessor = None
+        if rule.endswith(events.GETTER):  # a property read (autoprov.events)
+            rule, accessor = rule[: -len(events.GETTER)], "getter"
+        self.model.activities[act] = Activity(act, parent, name, rule, t, thread, params or {}, accessor=accessor)
 
     def end(self, act: int, t: int, status: str, error: str | None, results: dict | None = None, *_: Any) -> None:
         activity = self.model.activities.get(act)

@@ -186,6 +186,8 @@ class Records:
         ]
         if activity.error:
             attributes.append(("autoprov:error", printable(activity.error)))
+        if activity.accessor:
+            attributes.append(("autoprov:accessor", activity.accessor))
         for name, value in activity.params.items():
             attributes.append(("param:" + local(name), attribute_value(value)))
         return ("activity", QName(act_id(activity.act)), formal, attributes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
+from functools import cached_property
 from types import CodeType
 from typing import Any, NamedTuple
 
@@ -76,6 +77,35 @@ def is_accessor(code: CodeType, qualname: str, module_globals: dict[str, Any], a
     prop = vars(owner_class(qualname, module_globals) or object).get(qualname.rpartition(".")[2])
     function = getattr(prop, ACCESSOR_ATTRIBUTES[accessor], None) if isinstance(prop, property) else None
     return getattr(function, "__code__", None) is code
+
+
+def reads_property(code: CodeType, qualname: str, module_globals: dict[str, Any]) -> bool:
+    """True when ``code`` is the getter of a property of the class ``qualname`` names: a ``property``
+    (or a subclass: astropy's ``lazyproperty``) or a ``functools.cached_property``, decorated (the
+    getter has the property's name) or not (``count = property(_count)``, ``del _count``).  Its calls read an
+    attribute, which the views leave out by default (:mod:`autoprov.export.clutter`).  A function that
+    is also a method under its own name is not a getter: it is called directly too.  A class that
+    cannot be looked into (an attribute that raises when asked what it is) is not known to have one:
+    planning never faults the capture."""
+    try:
+        owner = owner_class(qualname, module_globals)
+        if owner is None:
+            return False
+        attributes = vars(owner)
+        found = attributes.get(qualname.rpartition(".")[2])
+        if found is not None and not isinstance(found, (property, cached_property)):
+            return False  # a method, or a descriptor of another kind
+        for value in attributes.values() if found is None else (found,):
+            getter = value.fget if isinstance(value, property) else value.func if isinstance(value, cached_property) else None
+            for _ in range(8):  # through decorators that keep __wrapped__ (functools.wraps)
+                if getter is None:
+                    break
+                if getattr(getter, "__code__", None) is code:
+                    return True
+                getter = getattr(getter, "__wrapped__", None)
+    except Exception:
+        return False
+    return False
 
 
 class FunctionSelection:

@@ -216,6 +216,7 @@ class _RowBuilder:
             "status": _text(values.get("autoprov:status")), "error": _text(values.get("autoprov:error")),
             "thread": _text(values.get("autoprov:thread")), "rule": _text(values.get("autoprov:rule")),
             "parent_id": None, "activity_description_id": None if description is None else str(description),
+            "accessor": _text(values.get("autoprov:accessor")),
         }
         self.activities[identifier] = row
         self.rows[schema.activity.name].append(row)

@@ -28,7 +28,7 @@ from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, Table, Text, func, literal_column, text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _add_key_column(connection: Any) -> None:
@@ -37,8 +37,14 @@ def _add_key_column(connection: Any) -> None:
     connection.execute(text('ALTER TABLE parameterdescription ADD COLUMN "key" BOOLEAN'))
 
 
+def _add_accessor_column(connection: Any) -> None:
+    """2 -> 3: ``activity.accessor`` ("getter": a property read, left out of lineage's steps by
+    default); the rows of runs indexed before stay NULL until ``autoprov index --force``."""
+    connection.execute(text("ALTER TABLE activity ADD COLUMN accessor TEXT"))
+
+
 # version n -> the step that brings a database at version n to n + 1 (given a Connection in a transaction)
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _add_key_column}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _add_key_column, 2: _add_accessor_column}
 VALUE_PREFIX = 200  # parameter values are indexed by their first characters (btree entries are bounded)
 
 
@@ -181,6 +187,7 @@ activity = Table(
     Column("rule", Text),
     Column("parent_id", Text),  # wasStartedBy: the enclosing call, run:session for the script's calls
     Column("activity_description_id", Text),
+    Column("accessor", Text),  # "getter": a call of a property's getter (autoprov:accessor), a read
     Index("ix_activity_name", "name"),
     **ROW_KEYED,
 )

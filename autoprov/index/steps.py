@@ -11,6 +11,10 @@ parameters: those whose ParameterDescription in the filter says ``key: true`` (d
 what a scientist asks about (an estimator's energy edges, a fit's statistic, the safe-mask
 criteria) is chosen where the calls are described, not here.  ``full`` gives every call with every
 parameter.
+
+Property reads (``dataset.models``) and library-internal commands are not steps: they are left out
+unless ``full``, as the graph and the report leave them out (:mod:`autoprov.export.clutter`).  The
+walk itself still goes through them, so the inputs behind a read are found all the same.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class _Call:
     status: str | None
     parameters: dict[str, str | None]
     key: dict[str, str | None]
+    accessor: str | None
+    hidden: bool = False  # left out unless full: a property read, a library-internal command, or inside one
 
 
 class RunSteps:
@@ -53,8 +59,9 @@ class RunSteps:
     def __init__(self, connection: Connection, run_id: str) -> None:
         activity, parameter, described = schema.activity.c, schema.parameter.c, schema.parameterdescription.c
         self.calls: dict[str, _Call] = {
-            row.id: _Call(row.id, row.name, row.seq, row.parent_id, row.status, {}, {})
-            for row in connection.execute(select(activity.id, activity.name, activity.seq, activity.parent_id, activity.status)
+            row.id: _Call(row.id, row.name, row.seq, row.parent_id, row.status, {}, {}, row.accessor)
+            for row in connection.execute(select(activity.id, activity.name, activity.seq, activity.parent_id, activity.status,
+                                                 activity.accessor)
                                           .where(activity.run_id == run_id, activity.seq > 0))
         }
         self.children: dict[str, list[str]] = {}
@@ -74,11 +81,18 @@ class RunSteps:
             call.parameters[name] = row.value
             if row.key:
                 call.key[name] = row.value
+        from ..export.clutter import reason_hidden
+
+        for call in sorted(self.calls.values(), key=lambda item: item.seq):  # parents first
+            parent = self.calls.get(call.parent or "")
+            call.hidden = (parent is not None and parent.hidden) or reason_hidden(call.name, call.parameters, call.accessor) is not None
 
     def steps(self, through: set[str], full: bool = False) -> list[Step]:
         """The steps of the calls ``through`` (the walk went through them), with their nested and
         enclosing calls, as a tree in call order: condensed, or every call (``full``)."""
         chosen = self.closure(through)
+        if not full:  # property reads and library-internal commands are not steps (the module's docstring)
+            chosen = {activity_id for activity_id in chosen if not self.calls[activity_id].hidden}
         tops = [call for call in self.calls.values() if call.id in chosen and call.parent not in chosen]
         return self._level(sorted(tops, key=lambda call: call.seq), chosen, full)
 

@@ -314,11 +314,14 @@ class ExportStep:
 def activities_text(model: RunModel) -> str:
     """``N activities``; for none, why, since a run that matched nothing usually has a filter problem."""
     if model.activities:
-        from ..export.clutter import internal_activities
+        from collections import Counter
 
-        hidden = len(internal_activities(model))  # library-internal commands: counted apart, as the graph leaves them out
-        shown = f"{len(model.activities) - hidden} activities"
-        return shown + (f" (+{hidden} library-internal, not drawn: autoprov graph --all)" if hidden else "")
+        from ..export.clutter import READ, hidden_activities
+
+        hidden = Counter(hidden_activities(model).values())  # counted apart, as the graph leaves them out
+        shown = f"{len(model.activities) - hidden.total()} activities"
+        kinds = [f"+{count} {reason}{'s' if reason == READ and count > 1 else ''}" for reason, count in sorted(hidden.items())]
+        return shown + (f" ({', '.join(kinds)}, not drawn: autoprov graph --all)" if hidden else "")
     from ..filtering.locate import NO_FILTER
 
     filters = [str(name) for name in model.info.get("filters") or () if name != NO_FILTER]

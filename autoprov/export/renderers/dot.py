@@ -88,6 +88,10 @@ class _Graph:
         for collection, member in self.model.members:
             pattern[("obj", collection)]
             pattern[("obj", member)].append((f"obj{collection}", "", "member"))
+        for out, source, act in self.model.derived:  # read through a property the view leaves out (.clutter)
+            if act in self.model.left_out:
+                pattern[source]
+                pattern[out].append((self.model.left_out[act].name, "", "read"))
         for entity, links in pattern.items():
             signature = (self.entity_kind(entity), tuple(sorted(set(links)))) if self.collapse else (entity,)
             node = self._name("e", ("entity", signature))
@@ -146,17 +150,17 @@ class Drawing(NamedTuple):
 
 def to_dot(model: RunModel, collapse: bool | None = None, complete: bool = False) -> str:
     """The DOT text of the run's graph (collapse: None = automatic above :data:`COLLAPSE_AT`;
-    ``complete``: with the library-internal commands, see :mod:`.clutter`)."""
+    ``complete``: with the calls left out by default, see :mod:`.clutter`)."""
     return drawing(model, collapse, complete).text
 
 
 def drawing(model: RunModel, collapse: bool | None = None, complete: bool = False) -> Drawing:
-    """The run's graph as DOT, with the node of every activity and entity (library-internal
-    commands left out unless ``complete``)."""
+    """The run's graph as DOT, with the node of every activity and entity (property reads and
+    library-internal commands left out unless ``complete``)."""
     if not complete:
-        from ..clutter import without_internal
+        from ..clutter import quiet
 
-        model = without_internal(model)
+        model = quiet(model)
     graph = _Graph(model, len(model.activities) > COLLAPSE_AT if collapse is None else collapse)
     graph.assign_activities()
     edges = graph.edges()
@@ -205,6 +209,10 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
     revisions = {(graph.entity_nodes.get(previous), graph.entity_nodes.get(new)) for new, previous, _ in graph.model.revisions}
     for previous, new in sorted(pair for pair in revisions if None not in pair and pair[0] != pair[1]):
         lines.append(f'  {previous} -> {new} [style=dashed, color="#999999", label="revised"];')  # a new version
+    reads = {(graph.entity_nodes.get(source), graph.entity_nodes.get(out), "." + model.left_out[act].name.rsplit(".", 1)[-1])
+             for out, source, act in model.derived if act in model.left_out}
+    for source, out, name in sorted(item for item in reads if None not in item and item[0] != item[1]):
+        lines.append(f'  {source} -> {out} [style=dashed, color="#999999", label={quote(name)}];')  # a property read, not drawn
     inferred = {(graph.entity_nodes.get(source), graph.entity_nodes.get(out)) for out, source, _ in graph.model.inferred}
     for source, out in sorted(pair for pair in inferred if None not in pair and pair[0] != pair[1]):
         lines.append(f'  {source} -> {out} [style=dotted, color="#cc6633", label="inferred", constraint=false];')  # not recorded

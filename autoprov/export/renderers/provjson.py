@@ -184,13 +184,14 @@ class JsonRecords(Records):
         time, value = self.time, self._value
         end = "" if activity.end is None else f',"prov:endTime":"{time(activity.end)}"'
         error = f',"autoprov:error":{_text(printable(activity.error))}' if activity.error else ""
+        accessor = f',"autoprov:accessor":{_text(activity.accessor)}' if activity.accessor else ""
         rendered = self._rendered
         params = "".join([f",{name}{rendered(item)}" for name, item in zip(names, activity.params.values())])
         return "activity", (
             f'{self._act(activity.act)}:{{"prov:startTime":"{time(activity.start)}"{end},{_CALL},'
             f'"prov:label":{_text(activity.name)},"voprov:activityDescription":{{"$":{_text(description_id(activity.name))},"type":"xsd:QName"}},'
             f'"autoprov:status":{value(activity.status)},"autoprov:rule":{_text(printable(activity.rule))},'
-            f'"autoprov:thread":{_text(printable(activity.thread))}{error}{params}}}'
+            f'"autoprov:thread":{_text(printable(activity.thread))}{error}{accessor}{params}}}'
         )
 
     def usage(self, act: int | None, entity: str, time: int | None, role: str) -> tuple[str, str]:

@@ -117,7 +117,7 @@ def _summary(model: RunModel) -> str:
         _row("python", _text(f"{python.get('implementation', 'Python')} {python.get('version', info.get('python', '?'))}") + (f" <code>{_text(python['executable'])}</code>" if python.get("executable") else "")),
         _row("software", ", ".join(f"{_text(name)} {_text(packages[name])}" for name in SOFTWARE if name in packages) or _text(f"autoprov {info.get('autoprov_version', __version__)}")),
         _row("capture", _text(f"{info.get('engine', '?')} engine, filters {', '.join(info.get('filters') or []) or 'none'}, digests {info.get('hash_algorithm', '?')}")),
-        _row("recorded", _text(f"{len(model.activities)} activities, {model.entity_count} entities")),
+        _row("recorded", _text(f"{len(model.activities)} activities" + (f" (+{len(model.left_out)} property reads and library-internal commands, not shown: autoprov report --all)" if model.left_out else "") + f", {model.entity_count} entities")),
     ]
     script = program(model)
     if script is not None:
@@ -188,12 +188,12 @@ def _graph(model: RunModel) -> tuple[str, Any]:
 
 
 def render(model: RunModel, complete: bool = False) -> str:
-    """The report of ``model`` as one HTML document (``complete``: with the library-internal
-    commands, which are otherwise left out: :mod:`.clutter`)."""
+    """The report of ``model`` as one HTML document (``complete``: with the property reads and
+    library-internal commands, which are otherwise left out: :mod:`.clutter`)."""
     if not complete:
-        from ..clutter import without_internal
+        from ..clutter import quiet
 
-        model = without_internal(model)
+        model = quiet(model)
     graph, drawing = _graph(model)
     view = ReportView(model, drawing)
     data = view.build()
