@@ -23,14 +23,18 @@ Scanning the siblings left to right, at each position the sequence length that c
 activities wins (the shortest on ties), and the scan continues after the group.  Groups nested
 inside another group's activities are found too; views draw only the outermost ones.
 
-**Cost.**  One pass over the links and one over the activities (in reverse start order, so nested
-calls are summarised before their callers) give every activity an interned integer signature;
-the scan then compares integers, at most :data:`MAX_PERIOD` squared per sibling: linear in the
-size of the run (measured: 0.1 s of the 1e5-activity export benchmark's ~11 s, see the report).
+**Cost.**  Linear in the size of the run.  A first pass keeps only the stretches of siblings
+whose function names recur within :data:`MAX_PERIOD` places (cheap list comparisons); only the
+activities there, and the calls nested in them, get a signature: one pass over the links and
+one over the activities (in reverse start order, so nested calls are summarised before their
+callers) intern it as an integer, and the scan compares integers, at most :data:`MAX_PERIOD`
+squared per sibling.
 """
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import eq
 from typing import NamedTuple
 
 from .model import RunModel
@@ -54,13 +58,13 @@ class Group(NamedTuple):
         return self.repetitions[0]
 
 
-def _link_shapes(model: RunModel) -> dict[int, frozenset]:
-    """Per activity, the set of (direction, role, kind of entity) of its links."""
+def _link_shapes(model: RunModel, acts: set[int]) -> dict[int, frozenset]:
+    """Per activity of ``acts``, the set of (direction, role, kind of entity) of its links."""
     objects = model.objects
     shapes: dict[int, set] = {}
     for direction, links in (("used", model.used), ("gen", model.generated)):
         for link in links:
-            if link.act is None:
+            if link.act not in acts:
                 continue
             entity = link.entity
             kind = str(objects.get(entity[1], {}).get("type", "object")) if entity[0] == "obj" else entity[0]
@@ -68,18 +72,17 @@ def _link_shapes(model: RunModel) -> dict[int, frozenset]:
     return {act: frozenset(shape) for act, shape in shapes.items()}
 
 
-def signatures(model: RunModel) -> tuple[dict[int, int], dict[int, int], dict[int | None, list[int]]]:
-    """(activity -> interned signature, activity -> the same without the links' shape, parent ->
-    its child activities in start order)."""
-    children: dict[int | None, list[int]] = {}
-    for activity in model.activities.values():
-        children.setdefault(activity.parent if activity.parent in model.activities else None, []).append(activity.act)
-    shapes = _link_shapes(model)
+def _signatures(model: RunModel, acts: set[int], children: dict[int | None, list[int]]) -> tuple[dict[int, int], dict[int, int]]:
+    """(activity -> interned signature, activity -> the same without the links' shape) for
+    ``acts``, which holds every call nested in each of its activities."""
+    shapes = _link_shapes(model, acts)
     interned: dict[tuple, int] = {}
     signature: dict[int, int] = {}
     loose: dict[int, int] = {}
     empty: frozenset = frozenset()
     for act in reversed(model.activities):  # nested calls start after their caller
+        if act not in acts:
+            continue
         activity = model.activities[act]
         nested: list[int] = []
         nested_loose: list[int] = []
@@ -91,7 +94,30 @@ def signatures(model: RunModel) -> tuple[dict[int, int], dict[int, int], dict[in
         call = (activity.name, activity.status == "completed")
         signature[act] = interned.setdefault((*call, shapes.get(act, empty), tuple(nested)), len(interned))
         loose[act] = interned.setdefault((*call, tuple(nested_loose)), len(interned))
-    return signature, loose, children
+    return signature, loose
+
+
+def _periodic_stretches(names: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of the stretches of ``names`` where every name recurs at most
+    :data:`MAX_PERIOD` places before or after it: only there can a loop be.  A few C-speed
+    passes over the list, so runs without loops pay almost nothing for the search."""
+    length = len(names)
+    marked = [False] * length
+    for period in range(1, MAX_PERIOD + 1):
+        for i in compress(range(length), map(eq, names, names[period:])):
+            marked[i] = marked[i + period] = True
+    stretches = []
+    i = 0
+    while i < length:
+        if not marked[i]:
+            i += 1
+            continue
+        start = i
+        while i < length and marked[i]:
+            i += 1
+        if i - start >= MIN_REPEATS:
+            stretches.append((start, i))
+    return stretches
 
 
 def _runs(sequence: list[int], loose: list[int]) -> list[tuple[int, int, int]]:
@@ -131,13 +157,30 @@ def _runs(sequence: list[int], loose: list[int]) -> list[tuple[int, int, int]]:
 
 def find_groups(model: RunModel) -> list[Group]:
     """Every group of the run (the rule above), nested ones included."""
-    signature, loose, children = signatures(model)
-    groups = []
+    children: dict[int | None, list[int]] = {}
+    for activity in model.activities.values():
+        children.setdefault(activity.parent if activity.parent in model.activities else None, []).append(activity.act)
+    activities = model.activities
+    candidates = []  # (parent, siblings that may hold a loop)
     for parent, siblings in children.items():
-        if len(siblings) < MIN_REPEATS:
-            continue
-        sequence = [signature[act] for act in siblings]
-        for start, period, repetitions in _runs(sequence, [loose[act] for act in siblings]):
-            body = siblings[start:start + period * repetitions]
+        if len(siblings) >= MIN_REPEATS:
+            names = [activities[act].name for act in siblings]
+            if len(set(names)) < len(names) - 1:  # a loop repeats at least two names
+                candidates += [(parent, siblings[start:end]) for start, end in _periodic_stretches(names)]
+    if not candidates:
+        return []
+    acts: set[int] = set()
+    todo = [act for _, stretch in candidates for act in stretch]
+    while todo:  # the candidates and every call nested in them
+        act = todo.pop()
+        if act not in acts:
+            acts.add(act)
+            todo += children.get(act, ())
+    signature, loose = _signatures(model, acts, children)
+    groups = []
+    for parent, stretch in candidates:
+        sequence = [signature[act] for act in stretch]
+        for start, period, repetitions in _runs(sequence, [loose[act] for act in stretch]):
+            body = stretch[start:start + period * repetitions]
             groups.append(Group(parent, [body[k * period:(k + 1) * period] for k in range(repetitions)]))
     return groups
