@@ -74,6 +74,7 @@ class _Graph:
         self.groups = groups
         self.expanded = expanded
         self.prefix = prefix  # node ids unique across the drawings of one report
+        self.label_params = MAX_LABEL_PARAMS
         self.place = {act: (index, step) for index, group in enumerate(groups) for repetition in group.repetitions for step, act in enumerate(repetition)}
         self.group_nodes: dict[str, int] = {}  # group node -> index in groups
         self.folded: set[str] = set()  # collapsed group nodes: every call inside them is drawn by them
@@ -181,9 +182,10 @@ class _Graph:
         first = calls[0]
         label = short_name(first.name) + (f" x {len(calls)}" if len(calls) > 1 else "")
         params = list(first.params.items())
-        lines = [f"{key}={_short(value)}" for key, value in params[:MAX_LABEL_PARAMS]]
-        if len(params) > MAX_LABEL_PARAMS:
-            lines.append(f"(+{len(params) - MAX_LABEL_PARAMS} parameters)")
+        shown = self.label_params
+        lines = [f"{key}={_short(value)}" for key, value in params[:shown]]
+        if len(params) > shown and shown:
+            lines.append(f"(+{len(params) - shown} parameters)")
         failed = [call for call in calls if call.status != "completed"]
         if failed:
             lines.append(f"{failed[0].status}" + (f": {_short(failed[0].error, 40)}" if failed[0].error else ""))
@@ -229,10 +231,12 @@ def to_dot(model: RunModel, collapse: bool | None = None, complete: bool = False
 
 
 def drawing(model: RunModel, collapse: bool | None = None, complete: bool = False, grouped: bool = True,
-            expanded: frozenset[int] = frozenset(), prefix: str = "", groups: list[Group] | None = None) -> Drawing:
+            expanded: frozenset[int] = frozenset(), prefix: str = "", groups: list[Group] | None = None,
+            label_params: int = MAX_LABEL_PARAMS) -> Drawing:
     """The run's graph as DOT, with the node of every activity and entity (library-internal
     commands left out unless ``complete``; loops as group nodes unless not ``grouped``, those in
-    ``expanded`` (indexes into ``groups``, found here when not given) drawn step by step)."""
+    ``expanded`` (indexes into ``groups``, found here when not given) drawn step by step;
+    ``label_params``: parameters written into an activity's label)."""
     if not complete:
         from ..clutter import without_internal
 
@@ -240,6 +244,7 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
     if groups is None:
         groups = find_groups(model) if grouped else []
     graph = _Graph(model, len(model.activities) > COLLAPSE_AT if collapse is None else collapse, groups, expanded, prefix)
+    graph.label_params = label_params
     graph.assign_activities()
     edges = graph.edges()
     graph.assign_entities(edges)

@@ -201,11 +201,12 @@ def _layers(model: RunModel, grouped: bool) -> list[Layer]:
         if part is None:
             continue
         groups = find_groups(part) if grouped else []
-        base = dot_drawing(part, complete=True, groups=groups, prefix=view[0])  # render() left out what is to be left out
+        # names only in the boxes, so the graph stays legible at "fit": the panel and the tooltip give the parameters
+        base = dot_drawing(part, complete=True, groups=groups, prefix=view[0], label_params=0)  # render() left out what is to be left out
         layers.append(Layer(view[0], view, base, None))
         for number, (node, (group, _)) in enumerate(list(base.groups.items())[:MAX_EXPANDED]):
             index = groups.index(group)
-            expanded = dot_drawing(part, complete=True, groups=groups, expanded=frozenset({index}), prefix=f"{view[0]}{number}x")
+            expanded = dot_drawing(part, complete=True, groups=groups, expanded=frozenset({index}), prefix=f"{view[0]}{number}x", label_params=0)
             layers.append(Layer(f"{view[0]}{number}x", view, expanded, node))
     return layers
 
