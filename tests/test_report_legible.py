@@ -86,10 +86,10 @@ def test_simulation_loop_report_is_legible_and_the_loop_expands(tmp_path):
 
 def test_small_run_report_is_legible(tmp_path):
     (tmp_path / "small").mkdir()
-    (tmp_path / "small" / "n.txt").write_text("7")
-    report = record(SCRIPTS / "report_toy.py", ["n.txt", "out.json"], tmp_path / "small", "--filter", "none", "--match", "__main__:*")
+    (tmp_path / "small" / "values.txt").write_text("1 2 3")
+    report = record(SCRIPTS / "four_steps.py", ["values.txt", "summary.json"], tmp_path / "small", "--filter", "none", "--match", "__main__:*")
     names = products(report)
-    assert names == ["out.json"]
+    assert names == ["summary.json"] and report.read_text(encoding="utf-8").count('"parent":') == 4  # four activities
     with open_report(report, tmp_path / "profile", width=1280, height=800) as page:
         page.page.locator("#graph").scroll_into_view_if_needed()
         assert_legible_at_fit(page.page, names)
