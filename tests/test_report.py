@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from autoprov.export.renderers.dot import drawing
 from autoprov.export.model import load
 
 from browser import open_report
@@ -83,11 +82,11 @@ def test_report_command_and_export_format(toy, tmp_path):
 def test_clicks_show_parameters_digests_and_times(toy, tmp_path):
     _, run_dir = toy
     model = load(run_dir)
-    nodes = drawing(model).activity_nodes
     make = next(act for act in model.activities.values() if act.name == "__main__.make")
     with open_report(run_dir / "report.html", tmp_path / "profile") as page:
         panel = page.page.locator("#panel-body")
-        page.page.locator(f'#graph-view g.node:has(> title:text-is("{nodes[make.act]}"))').click()
+        page.page.locator("button[data-view=calls]").click()  # the graph opens on the products; make is in the call tree
+        page.page.locator('#graph-view .graph-layer:not([hidden]) g.node', has_text="__main__.make").first.click()
         text = panel.inner_text()
         assert "__main__.make" in text and "parameters" in text.lower()
         assert "https://example.org/docs?a=1&b=<2>" in text and "</script><b>bold</b>" in text  # shown as written
@@ -110,11 +109,13 @@ def test_a_2000_activity_run_stays_usable(tmp_path):
     report = run_dir / "report.html"
     text = report.read_text(encoding="utf-8")
     assert_self_contained(text)
-    assert len(text) < 5_000_000 and "Maker.run x 500" in text  # collapsed as graph.dot collapses
+    assert len(text) < 5_000_000 and "Maker.run x 500" in text  # a step of the loop, in the layer that expands it
     with open_report(report, tmp_path / "profile") as page:
-        assert page.page.locator("#graph-view g.node").count() < 20
+        shown = page.page.locator("#graph-view .graph-layer:not([hidden])")
+        assert shown.locator("g.node").count() < 20
         assert page.page.locator("#timeline-view .bar").count() == 2000
-        page.page.locator('#graph-view g.node:has(text:text-is("Maker.run x 500"))').click()
+        shown.locator("g.node", has_text="500 x (EventList.read").click()  # the loop, one node: expand it
+        shown.locator('g.node:has(text:text-is("Maker.run x 500"))').click()
         panel = page.page.locator("#panel-body")
         assert "500 calls" in panel.inner_text().lower()
         panel.locator("a", has_text="#3").first.click()  # one call of the collapsed node

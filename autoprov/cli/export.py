@@ -147,7 +147,7 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="graph.dot/.svg/.png/.pdf (default: graph.svg in the run folder)")
     parser.add_argument("--collapse", choices=("auto", "yes", "no"), default="auto", help="collapse repeated calls (default: above 60 activities)")
     parser.add_argument("--timeout", type=float, default=60.0, help="layout time limit in seconds")
-    parser.add_argument("--all", action="store_true", help="also the property reads (dataset.models) and the commands libraries start for themselves (matplotlib's fc-list...), left out by default")
+    parser.add_argument("--all", action="store_true", help="every activity: also the property reads (dataset.models) and the commands libraries start for themselves (matplotlib's fc-list...), and loops call by call instead of one 'N x (...)' node each")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
     output = options.output or str(RunFolder(run_dir).graph("svg"))
@@ -155,7 +155,7 @@ def graph_command(argv: list[str]) -> int:
     if suffix not in ("dot", "gv", *GRAPH_FORMATS):
         raise UsageError(f"cannot tell the graph format from {output!r}: use .dot, .svg, .png or .pdf")
     collapse = {"auto": None, "yes": True, "no": False}[options.collapse]
-    text = to_dot(load(run_dir), collapse=collapse, complete=options.all)
+    text = to_dot(load(run_dir), collapse=collapse, complete=options.all, grouped=not options.all)
     if suffix in ("dot", "gv"):
         _deliver(text, output)
         return 0

@@ -12,7 +12,7 @@ def report_command(argv: list[str]) -> int:
     """Write the report (default: ``report.html`` in the run folder) and print where it is."""
     parser = store_parser("autoprov report", run=True, description="Write one self-contained HTML file that shows a run.")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="where to write it (default: report.html in the run folder)")
-    parser.add_argument("--all", action="store_true", help="also the property reads (dataset.models) and the commands libraries start for themselves (matplotlib's fc-list...), left out by default")
+    parser.add_argument("--all", action="store_true", help="every activity: also the property reads (dataset.models) and the commands libraries start for themselves (matplotlib's fc-list...), and loops call by call instead of one 'N x (...)' node each")
     options = parser.parse_args(argv)
     run_dir = run_folder(options)
     from ..export import load

@@ -3,18 +3,28 @@
 ``prov.dot.prov_to_dot`` turns every attribute into a node, and Graphviz could not lay out even a
 200-element document of that kind in 90 s.  Here one activity or entity is one node, attributes
 go into short labels and tooltips, every top-level activity is a cluster holding its nested calls,
-top-level activities are chained in time order, and on large runs sibling calls of the same
-function are collapsed into one ``name x N`` node (and the entities they share a role with into
-one ``Type x N`` node), so the drawing grows with the shape of the analysis, not its length.
+top-level activities are chained in time order, and the drawing grows with the shape of the
+analysis, not its length:
+
+* a loop (a repeated sequence of sibling calls, :mod:`..grouping` states the rule) is one group
+  node, ``100 x (MapDataset.fake -> Fit.run)``, and the objects that only its own calls made and
+  used are left out; an *expanded* group is a cluster holding one node per step of its body,
+  each standing for all its repetitions (``MapDataset.fake x 100``);
+* on large runs sibling calls of the same function are collapsed into one ``name x N`` node (and
+  the entities they share a role with into one ``Type x N`` node).
+
+``grouped=False`` (``autoprov graph --all``) draws every call.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from os.path import basename
 from typing import Any, NamedTuple
 
+from ..grouping import Group, find_groups
 from ..model import Activity, EntityKey, RunModel
 from ..statements import printable
 
@@ -26,6 +36,8 @@ FILE_STYLE = 'shape=note, style=filled, fillcolor="#fff2cc", color="#b69b3a"'
 OBJECT_STYLE = 'shape=ellipse, style=filled, fillcolor="#fdf6e3", color="#b0a080"'
 PATH_STYLE = 'shape=folder, style=filled, fillcolor="#eeeeee", color="#888888"'
 FAILED_STYLE = 'shape=box, style="rounded,filled", fillcolor="#f4cccc", color="#990000"'
+GROUP_STYLE = 'shape=box, style="rounded,filled,bold", peripheries=2, fillcolor="#d9d2e9", color="#674ea7"'
+MAX_GROUP_STEPS = 4  # steps of a loop's body named in its label
 
 
 def quote(text: str) -> str:
@@ -47,10 +59,26 @@ def short_name(name: str) -> str:
     return ".".join(parts[-2:])
 
 
+def group_label(model: RunModel, group: Group) -> str:
+    """``100 x (MapDataset.fake -> Fit.run)``: the count and the steps of the loop's body."""
+    steps = [short_name(model.activities[act].name) for act in group.first]
+    if len(steps) > MAX_GROUP_STEPS:
+        steps = steps[:MAX_GROUP_STEPS - 1] + [f"... ({len(group.first)} steps)"]
+    return f"{group.count} x ({' -> '.join(steps)})"
+
+
 class _Graph:
-    def __init__(self, model: RunModel, collapse: bool) -> None:
+    def __init__(self, model: RunModel, collapse: bool, groups: list[Group], expanded: frozenset[int], prefix: str) -> None:
         self.model = model
         self.collapse = collapse
+        self.groups = groups
+        self.expanded = expanded
+        self.prefix = prefix  # node ids unique across the drawings of one report
+        self.label_params = MAX_LABEL_PARAMS
+        self.place = {act: (index, step) for index, group in enumerate(groups) for repetition in group.repetitions for step, act in enumerate(repetition)}
+        self.group_nodes: dict[str, int] = {}  # group node -> index in groups
+        self.folded: set[str] = set()  # collapsed group nodes: every call inside them is drawn by them
+        self.merged: set[str] = set()  # nodes of an expanded group: each stands for one step of every repetition
         self.node_of: dict[int, str] = {}  # act -> node id
         self.members: dict[str, list[Activity]] = defaultdict(list)  # activity node -> its calls
         self.parent_node: dict[str, str | None] = {}
@@ -61,16 +89,36 @@ class _Graph:
     def _name(self, prefix: str, signature: tuple) -> str:
         name = self._names.get(signature)
         if name is None:
-            name = self._names[signature] = f"{prefix}{len(self._names)}"
+            name = self._names[signature] = f"{self.prefix}{prefix}{len(self._names)}"
         return name
 
     def assign_activities(self) -> None:
         for activity in self.model.activities.values():  # in start order: parents come first
             parent = self.node_of.get(activity.parent) if activity.parent is not None else None
-            node = self._name("a", (parent, activity.name) if self.collapse else (activity.act,))
+            place = self.place.get(activity.act)
+            if parent in self.folded:
+                node = parent
+            elif place is not None and parent not in self.merged:  # a step of an outermost loop
+                index, step = place
+                group_node = self._name("g", ("group", index))
+                if group_node not in self.group_nodes:
+                    self.group_nodes[group_node] = index
+                    self.parent_node[group_node] = parent
+                if index in self.expanded:
+                    node = self._name("a", ("group", index, step))
+                    self.merged.add(node)
+                    parent = group_node
+                else:
+                    node = group_node
+                    self.folded.add(node)
+            elif parent in self.merged:  # nested in a step of an expanded loop
+                node = self._name("a", (parent, activity.name))
+                self.merged.add(node)
+            else:
+                node = self._name("a", (parent, activity.name) if self.collapse else (activity.act,))
             self.node_of[activity.act] = node
             self.members[node].append(activity)
-            self.parent_node[node] = parent
+            self.parent_node.setdefault(node, parent)
 
     def edges(self) -> list[tuple[EntityKey, str, str, str]]:
         """(entity, activity node, role, "used" | "gen") without repeats."""
@@ -83,20 +131,38 @@ class _Graph:
 
     def assign_entities(self, edges: list[tuple[EntityKey, str, str, str]]) -> None:
         pattern: dict[EntityKey, list] = defaultdict(list)
+        partners: dict[EntityKey, list[EntityKey]] = defaultdict(list)  # hadMember, both ways
         for entity, node, role, direction in edges:
             pattern[entity].append((node, role, direction))
         for collection, member in self.model.members:
             pattern[("obj", collection)]
-            pattern[("obj", member)].append((f"obj{collection}", "", "member"))
+            pattern[("obj", member)].append((self.entity_kind(("obj", collection)), "", "member"))
+            partners[("obj", collection)].append(("obj", member))
+            partners[("obj", member)].append(("obj", collection))
         for out, source, act in self.model.derived:  # read through a property the view leaves out (.clutter)
             if act in self.model.left_out:
                 pattern[source]
                 pattern[out].append((self.model.left_out[act].name, "", "read"))
+        callers_of = {entity: {node for node, _, direction in links if direction != "member"} for entity, links in pattern.items()}
+        inside = self.folded | self.merged
         for entity, links in pattern.items():
-            signature = (self.entity_kind(entity), tuple(sorted(set(links)))) if self.collapse else (entity,)
+            callers = callers_of[entity]
+            if entity[0] == "obj" and self.looped(callers, callers_of, partners.get(entity, ()), inside):
+                continue
+            merge = self.collapse or not callers.isdisjoint(self.merged) or not callers.isdisjoint(self.folded)
+            signature = (self.entity_kind(entity), tuple(sorted(set(links)))) if merge else (entity,)
             node = self._name("e", ("entity", signature))
             self.entity_nodes[entity] = node
             self.entity_members[node].append(entity)
+
+    def looped(self, callers: set[str], callers_of: dict, partners: Iterable[EntityKey], inside: set[str]) -> bool:
+        """Whether an object is a loop's own business, left out of the drawing: one collapsed loop
+        made and used it, or it is linked to calls only as a member (or collection) of objects
+        that only loops' calls touched."""
+        if callers:
+            return len(callers) == 1 and callers <= self.folded
+        linked = [callers_of.get(partner) for partner in partners]
+        return bool(linked) and all(nodes and nodes <= inside for nodes in linked)
 
     def entity_kind(self, entity: EntityKey) -> str:
         if entity[0] == "obj":
@@ -105,14 +171,25 @@ class _Graph:
 
     # -- labels --------------------------------------------------------------------------------
 
+    def group_node(self, node: str) -> str:
+        group = self.groups[self.group_nodes[node]]
+        calls = self.members.get(node) or []
+        failed = sum(call.status != "completed" for call in calls)
+        label = group_label(self.model, group) + (f"\n{failed} not completed" if failed else "")
+        tooltip = f"{group.count} repetitions of:\n" + "\n".join(self.model.activities[act].name for act in group.first)
+        return f"{node} [{GROUP_STYLE}, label={quote(label)}, tooltip={quote(tooltip)}];"
+
     def activity_node(self, node: str) -> str:
+        if node in self.group_nodes:
+            return self.group_node(node)
         calls = self.members[node]
         first = calls[0]
         label = short_name(first.name) + (f" x {len(calls)}" if len(calls) > 1 else "")
         params = list(first.params.items())
-        lines = [f"{key}={_short(value)}" for key, value in params[:MAX_LABEL_PARAMS]]
-        if len(params) > MAX_LABEL_PARAMS:
-            lines.append(f"(+{len(params) - MAX_LABEL_PARAMS} parameters)")
+        shown = self.label_params
+        lines = [f"{key}={_short(value)}" for key, value in params[:shown]]
+        if len(params) > shown and shown:
+            lines.append(f"(+{len(params) - shown} parameters)")
         failed = [call for call in calls if call.status != "completed"]
         if failed:
             lines.append(f"{failed[0].status}" + (f": {_short(failed[0].error, 40)}" if failed[0].error else ""))
@@ -141,27 +218,37 @@ class _Graph:
 
 
 class Drawing(NamedTuple):
-    """The DOT text and which node draws which activity and entity (the HTML report links them)."""
+    """The DOT text and which node draws which activity and entity (the HTML report links them);
+    ``groups``: group node -> (the loop, whether it is drawn expanded)."""
 
     text: str
     activity_nodes: dict[int, str]
     entity_nodes: dict[EntityKey, str]
+    groups: dict[str, tuple[Group, bool]] = {}
 
 
-def to_dot(model: RunModel, collapse: bool | None = None, complete: bool = False) -> str:
+def to_dot(model: RunModel, collapse: bool | None = None, complete: bool = False, grouped: bool = True) -> str:
     """The DOT text of the run's graph (collapse: None = automatic above :data:`COLLAPSE_AT`;
-    ``complete``: with the calls left out by default, see :mod:`.clutter`)."""
-    return drawing(model, collapse, complete).text
+    ``complete``: with the calls left out by default, see :mod:`.clutter`; ``grouped``: loops
+    drawn as one node each)."""
+    return drawing(model, collapse, complete, grouped).text
 
 
-def drawing(model: RunModel, collapse: bool | None = None, complete: bool = False) -> Drawing:
+def drawing(model: RunModel, collapse: bool | None = None, complete: bool = False, grouped: bool = True,
+            expanded: frozenset[int] = frozenset(), prefix: str = "", groups: list[Group] | None = None,
+            label_params: int = MAX_LABEL_PARAMS) -> Drawing:
     """The run's graph as DOT, with the node of every activity and entity (property reads and
-    library-internal commands left out unless ``complete``)."""
+    library-internal commands left out unless ``complete``; loops as group nodes unless not ``grouped``, those in
+    ``expanded`` (indexes into ``groups``, found here when not given) drawn step by step;
+    ``label_params``: parameters written into an activity's label)."""
     if not complete:
         from ..clutter import quiet
 
         model = quiet(model)
-    graph = _Graph(model, len(model.activities) > COLLAPSE_AT if collapse is None else collapse)
+    if groups is None:
+        groups = find_groups(model) if grouped else []
+    graph = _Graph(model, len(model.activities) > COLLAPSE_AT if collapse is None else collapse, groups, expanded, prefix)
+    graph.label_params = label_params
     graph.assign_activities()
     edges = graph.edges()
     graph.assign_entities(edges)
@@ -219,9 +306,9 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
     drawn: set[tuple[str, str, str]] = set()
     with_calls = {entity for entity, node, _, _ in edges if node != "session"}
     for entity, node, role, direction in edges:
-        entity_node = graph.entity_nodes[entity]
+        entity_node = graph.entity_nodes.get(entity)
         pair = (entity_node, node, direction)
-        if pair in drawn or (node == "session" and entity in with_calls):
+        if entity_node is None or pair in drawn or (node == "session" and entity in with_calls):
             continue  # a file the run read at top level and a call read too: the call's edge says it
         drawn.add(pair)
         attributes = f"label={quote(_short(role, 20))}" if role not in ("result", "read", "write") else ""
@@ -239,4 +326,5 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
         else:
             lines.append(f'  {node} -> {entity_node} [color="#3d6d99", {attributes}];'.replace(", ]", "]"))
     lines.append("}")
-    return Drawing("\n".join(lines) + "\n", graph.node_of, graph.entity_nodes)
+    drawn_groups = {node: (groups[index], index in expanded) for node, index in graph.group_nodes.items()}
+    return Drawing("\n".join(lines) + "\n", graph.node_of, graph.entity_nodes, drawn_groups)

@@ -9,8 +9,11 @@ The summary, the tables of inputs and outputs and the environment are plain HTML
 scripts disabled; the script adds zoom and pan, the timeline, and the side panel that shows an
 activity's parameters, roles, digests and times when it or a file is clicked.
 
-Large runs stay usable because the graph collapses repeated calls as ``graph.dot`` does, and the
-timeline draws one row per graph node, not per call.
+Large runs stay usable because the graph draws each loop as one group node and collapses
+repeated calls as ``graph.dot`` does (:mod:`..grouping`), and the timeline draws one row per step
+of a loop, not per call.  The graph comes in *layers*, each laid out by Graphviz: the products and
+their lineage (:mod:`..product_lineage`, shown first), the call tree, and for each loop (up to
+:data:`MAX_EXPANDED`) the same view with that loop expanded, which a click on its node shows.
 """
 
 from __future__ import annotations
@@ -24,17 +27,21 @@ from os.path import basename
 from typing import Any
 
 from ...version import __version__
+from .dot import Drawing
 from .dot import drawing as dot_drawing
 from .dot import short_name
+from ..grouping import find_groups
 from ..model import RunModel
+from ..product_lineage import product_lineage
 from ..names import utc
 from ..products import FileVersion, program
 from .images import RenderError
 from .images import render as draw
-from .report_data import ReportView
+from .report_data import Layer, ReportView
 from ..statements import printable
 
 ASSETS = "report_assets"
+MAX_EXPANDED = 12  # loops per view drawn expanded (each is one more Graphviz layout in the file)
 SOFTWARE = ("gammapy", "numpy", "scipy", "astropy", "regions", "iminuit", "matplotlib", "autoprov")
 _XML_PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
 _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
@@ -177,14 +184,38 @@ def _environment(model: RunModel) -> str:
     return '<div class="cards">' + "".join(parts) + "</div>"
 
 
-def _graph(model: RunModel) -> tuple[str, Any]:
-    """(the graph as inline SVG or a note why there is none, the drawing's node map)."""
-    drawing = dot_drawing(model, complete=True)  # render() has already left out what is to be left out
+def _svg(drawing: Drawing) -> str:
+    """The drawing as inline SVG, or a note why there is none."""
     try:
-        svg = draw(drawing.text, "svg").decode("utf-8")
+        return inline_svg(draw(drawing.text, "svg").decode("utf-8"))
     except RenderError as error:
-        return f'<p class="muted">No graph drawn: {_text(error)}. The timeline and tables below still show the run.</p>', drawing
-    return inline_svg(svg), drawing
+        return f'<p class="muted">No graph drawn: {_text(error)}. The timeline and tables below still show the run.</p>'
+
+
+def _layers(model: RunModel, grouped: bool) -> list[Layer]:
+    """The graph's layers: per view (products, then calls) the drawing with every loop collapsed,
+    then one per loop with that loop expanded."""
+    layers = []
+    views = [("products", product_lineage(model)), ("calls", model)]
+    for view, part in views:
+        if part is None:
+            continue
+        groups = find_groups(part) if grouped else []
+        # names only in the boxes, so the graph stays legible at "fit": the panel and the tooltip give the parameters
+        base = dot_drawing(part, complete=True, groups=groups, prefix=view[0], label_params=0)  # render() left out what is to be left out
+        layers.append(Layer(view[0], view, base, None))
+        for number, (node, (group, _)) in enumerate(list(base.groups.items())[:MAX_EXPANDED]):
+            index = groups.index(group)
+            expanded = dot_drawing(part, complete=True, groups=groups, expanded=frozenset({index}), prefix=f"{view[0]}{number}x", label_params=0)
+            layers.append(Layer(f"{view[0]}{number}x", view, expanded, node))
+    return layers
+
+
+def _graph_html(layers: list[Layer]) -> str:
+    return "".join(
+        f'<div class="graph-layer" data-layer="{layer.id}" data-view="{layer.view}"{" hidden" if index else ""}>{_svg(layer.drawing)}</div>'
+        for index, layer in enumerate(layers)
+    )
 
 
 def render(model: RunModel, complete: bool = False) -> str:
@@ -194,8 +225,11 @@ def render(model: RunModel, complete: bool = False) -> str:
         from ..clutter import quiet
 
         model = quiet(model)
-    graph, drawing = _graph(model)
-    view = ReportView(model, drawing)
+    layers = _layers(model, grouped=not complete)
+    groups = find_groups(model) if not complete else []
+    # the timeline's rows: one per node of the call tree with every loop expanded (never laid out)
+    timeline = dot_drawing(model, complete=True, groups=groups, expanded=frozenset(range(len(groups))), prefix="t")
+    view = ReportView(model, timeline, layers)
     data = view.build()
     program_name = basename(str(model.info.get("program") or "session"))
     files_html = (
@@ -208,7 +242,11 @@ def render(model: RunModel, complete: bool = False) -> str:
         "STATUS": _text(model.status),
         "CSS": _asset("report.css"),
         "SUMMARY": _summary(model),
-        "GRAPH": graph,
+        "GRAPH": _graph_html(layers),
+        "VIEWS": "" if len({layer.view for layer in layers}) < 2 else (
+            '<span class="views" role="group" aria-label="graph view">'
+            '<button type="button" data-view="products" title="the files the run left and what they were made from">products</button>'
+            '<button type="button" data-view="calls" title="every recorded call, loops as one node each">call tree</button></span>'),
         "FILES": files_html,
         "ENVIRONMENT": _environment(model),
         "DATA": _json_for_script(data),

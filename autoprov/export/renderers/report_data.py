@@ -1,7 +1,9 @@
 """The data behind the HTML report: a :class:`RunModel` as one JSON-ready view for its script.
 
 The report's script draws the timeline and fills the side panel from this view, and links the
-graph's nodes back to what they draw (:class:`~.dot.Drawing`).  Entities carry their PROV ids as
+graph's nodes back to what they draw (:class:`~.dot.Drawing`): ``nodes`` maps the node ids of
+every layer of the graph (:class:`Layer`, ids unique across layers) to what they draw, and
+``layers`` says which layer expands which loop.  Entities carry their PROV ids as
 ``provenance.json`` names them, so what the panel shows can be looked up in the documents.  Times
 are milliseconds since the start of the run: nanoseconds since the epoch do not fit a JavaScript
 number exactly.
@@ -11,21 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from os.path import basename
-from typing import Any
+from typing import Any, NamedTuple
 
-from .dot import Drawing, short_name
+from .dot import Drawing, group_label, short_name
 from ..model import EntityKey, RunModel
 from ..names import utc
 from ..lookup import entity_ids
 from ..products import inputs, outputs
 
 
-class ReportView:
-    """Builds the view once; ``index`` then maps entity keys to their place in ``ents``."""
+class Layer(NamedTuple):
+    """One drawing of the report's graph: ``view`` is ``products`` or ``calls``; ``expands`` is
+    the group node (of the view's first layer) that this layer draws expanded, or None."""
 
-    def __init__(self, model: RunModel, drawing: Drawing | None) -> None:
+    id: str
+    view: str
+    drawing: Drawing
+    expands: str | None
+
+
+class ReportView:
+    """Builds the view once; ``index`` then maps entity keys to their place in ``ents``.
+    ``drawing`` gives each activity its timeline row."""
+
+    def __init__(self, model: RunModel, drawing: Drawing | None, layers: list[Layer] = ()) -> None:
         self.model = model
         self.drawing = drawing
+        self.layers = list(layers)
         self.t0 = model.start if model.start is not None else min((a.start for a in model.activities.values()), default=0)
         self.ids = entity_ids(model)
         self.index: dict[EntityKey, int] = {}
@@ -103,6 +117,9 @@ class ReportView:
         for index, entity in enumerate(self.entities):
             if entity["node"]:
                 nodes.setdefault(entity["node"], {"kind": "entity", "items": []})["items"].append(index)
+        for node in nodes.values():
+            node["layer"] = "t"
+        layers = [self._layer_nodes(layer, nodes) for layer in self.layers]
         return {
             "run": {
                 "id": model.run_id, "status": model.status, "t0": self.t0 // 1_000_000 if self.t0 else None,
@@ -115,4 +132,18 @@ class ReportView:
             "inputs": [self.entity(item.key) for item in self.inputs],
             "outputs": [self.entity(item.key) for item in self.outputs],
             "descs": model.descriptions,
+            "layers": layers,
         }
+
+    def _layer_nodes(self, layer: Layer, nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Adds the nodes of ``layer`` to ``nodes``; its entry in the view's ``layers``."""
+        drawing = layer.drawing
+        for act, node in drawing.activity_nodes.items():
+            nodes.setdefault(node, {"kind": "activity", "items": [], "layer": layer.id})["items"].append(act)
+        for key, node in drawing.entity_nodes.items():
+            nodes.setdefault(node, {"kind": "entity", "items": [], "layer": layer.id})["items"].append(self.entity(key))
+        for node, (group, expanded) in drawing.groups.items():
+            entry = nodes.setdefault(node, {"items": [], "layer": layer.id})
+            entry.update(kind="group", count=group.count, label=group_label(self.model, group), expanded=expanded,
+                         steps=[[act for act in repetition] for repetition in group.repetitions])
+        return {"id": layer.id, "view": layer.view, "expands": layer.expands}

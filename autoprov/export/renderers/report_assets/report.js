@@ -10,8 +10,18 @@
   var nodes = data.nodes;
   var panel = document.getElementById("panel-body");
   var view = document.getElementById("graph-view");
-  var svg = view ? view.querySelector("svg") : null;
-  var nodeElements = new Map();  // DOT node id -> <g class="node">
+  var svg = null;  // the shown layer's drawing
+  var nodeElements = new Map();  // DOT node id -> <g class="node"> of the shown layer
+  // the graph's layers (products, call tree, each with one loop expanded): which node draws an activity or entity in each
+  var layers = {}, layer = data.layers.length ? data.layers[0].id : null;
+  data.layers.forEach(function (l) { layers[l.id] = { info: l, a: new Map(), e: new Map() }; });
+  Object.keys(nodes).forEach(function (id) {
+    var node = nodes[id], into = layers[node.layer];
+    if (!into) { return; }
+    if (node.kind === "entity") { node.items.forEach(function (i) { into.e.set(i, id); }); }
+    else if (node.kind === "activity" || !node.expanded) { node.items.forEach(function (n) { into.a.set(n, id); }); }
+  });
+  function nodeOf(kind, id) { var l = layers[layer]; return l ? l[kind === "a" ? "a" : "e"].get(id) : undefined; }
   var t0 = data.run.t0;  // epoch milliseconds of the run's start
   var MAX_CALLS = 500;  // rows of a collapsed node's call list
 
@@ -293,7 +303,8 @@
         visited.add(key);
         var holder = item[0] === "a" ? acts.get(item[1]) : ents[item[1]];
         if (!holder) { continue; }
-        if (holder.node) { result.add(holder.node); }
+        var drawn = nodeOf(item[0], item[1]);
+        if (drawn) { result.add(drawn); }
         if (item[0] === "a") {
           (forward ? holder.gen : holder.used).forEach(function (link) { queue.push(["e", link[0]]); });
           if (forward) { holder.children.forEach(function (n) { queue.push(["a", n]); }); }  // its nested calls
@@ -352,20 +363,22 @@
       var a = acts.get(Number(id));
       if (!a) { return false; }
       showActivity(a);
-      highlight(a.node, lineage(["a", a.n]), readable);
+      highlight(nodeOf("a", a.n), lineage(["a", a.n]), readable);
       markTimeline([a.n]);
       markRows(null);
     } else if (kind === "ent") {
       var e = ents[Number(id)];
       if (!e) { return false; }
       showEntity(e, Number(id));
-      highlight(e.node, lineage(["e", Number(id)]), readable);
+      highlight(nodeOf("e", Number(id)), lineage(["e", Number(id)]), readable);
       markTimeline([]);
       markRows(Number(id));
     } else {
       var node = nodes[id];
       if (!node) { return false; }
       if (id === "session") { showSession(); highlight("session", new Set(["session"]), readable); markTimeline([]); return true; }
+      if (node.kind === "group") { return selectLoop(id, fromGraph); }
+      if (layers[node.layer] && node.layer !== layer) { showLayer(node.layer); }
       if (node.items.length === 1) { return select((node.kind === "activity" ? "act-" : "ent-") + node.items[0], fromGraph); }
       showGroup(id);
       var related = new Set();
@@ -390,6 +403,72 @@
       go(target);
     }
   });
+
+  // -- loops: a click on a group node expands it (another layer), a click on its header folds it --
+
+  function showLoop(id) {
+    var node = nodes[id];
+    show("loop \u00b7 " + node.count + " repetitions", node.label, node.expanded ? "click its header in the graph to fold it" : "click it in the graph to expand it");
+    var table = h("table", { "class": "kv calls" }, h("tr", null, h("th", null, "pass"), h("th", null, "steps")));
+    node.steps.slice(0, MAX_CALLS).forEach(function (step, i) {
+      table.appendChild(h("tr", null, h("td", null, "#" + (i + 1)), h("td", null, step.map(function (n, j) { return [j ? " \u2192 " : "", actLink(n)]; }))));
+    });
+    section("repetitions", table);
+  }
+
+  function selectLoop(id, fromGraph) {
+    var node = nodes[id], target = null;
+    if (fromGraph && !node.expanded) {  // expand: the layer that draws this loop step by step
+      var base = layers[node.layer].info.view.charAt(0);
+      Object.keys(nodes).forEach(function (other) {
+        if (nodes[other].layer === base && nodes[other].kind === "group" && nodes[other].label === node.label) {
+          data.layers.forEach(function (l) { if (l.expands === other) { target = l.id; } });
+        }
+      });
+    } else if (fromGraph && node.expanded) {  // fold: back to the view's first layer
+      target = layers[node.layer].info.view.charAt(0);
+    }
+    if (target && layers[target]) { showLayer(target); }
+    var shown = null;
+    nodes && Object.keys(nodes).some(function (other) {  // the loop's node in the layer now shown
+      var candidate = nodes[other];
+      if (candidate.kind === "group" && candidate.layer === layer && candidate.label === node.label) { shown = other; return true; }
+      return false;
+    });
+    showLoop(shown || id);
+    var related = new Set(), calls = [];
+    node.steps.forEach(function (step) { step.forEach(function (n) { calls.push(n); }); });
+    calls.slice(0, MAX_CALLS).forEach(function (n) { lineage(["a", n]).forEach(function (r) { related.add(r); }); });
+    if (shown) { related.add(shown); }
+    highlight(shown, related, !fromGraph);
+    markTimeline(calls);
+    selected = "node-" + (shown || id);
+    return true;
+  }
+
+  function showLayer(id) {
+    if (!view || !layers[id]) { return; }
+    layer = id;
+    view.querySelectorAll(".graph-layer").forEach(function (div) { div.hidden = div.getAttribute("data-layer") !== id; });
+    var shown = view.querySelector('.graph-layer[data-layer="' + id + '"]');
+    svg = shown ? shown.querySelector("svg") : null;
+    nodeElements = new Map();
+    document.querySelectorAll("[data-view]").forEach(function (button) {
+      if (button.tagName === "BUTTON") { button.setAttribute("aria-pressed", String(button.getAttribute("data-view") === layers[id].info.view)); }
+    });
+    view.setAttribute("data-shown", id);
+    if (!svg) { full = null; return; }
+    var parts = (svg.getAttribute("viewBox") || "0 0 100 100").split(/[\s,]+/).map(Number);
+    full = { x: parts[0], y: parts[1], w: parts[2], h: parts[3] };
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    svg.querySelectorAll("g.node").forEach(function (g) {
+      var title = g.querySelector("title");
+      if (title && (nodes[title.textContent] || title.textContent === "session")) { nodeElements.set(title.textContent, g); }
+    });
+    start();
+  }
 
   // -- the graph: zoom and pan by the viewBox ------------------------------------------------
 
@@ -441,17 +520,11 @@
   }
 
   function setUpGraph() {
-    if (!svg) { return; }
-    var parts = (svg.getAttribute("viewBox") || "0 0 100 100").split(/[\s,]+/).map(Number);
-    full = { x: parts[0], y: parts[1], w: parts[2], h: parts[3] };
-    svg.removeAttribute("width");
-    svg.removeAttribute("height");
-    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
-    svg.querySelectorAll("g.node").forEach(function (g) {
-      var title = g.querySelector("title");
-      if (title && nodes[title.textContent]) { nodeElements.set(title.textContent, g); }
+    if (!view || !layer) { return; }
+    showLayer(layer);
+    document.querySelectorAll("button[data-view]").forEach(function (button) {
+      button.addEventListener("click", function () { showLayer(button.getAttribute("data-view").charAt(0)); });
     });
-    start();
     var drag = null;
     view.addEventListener("wheel", function (event) {
       event.preventDefault();
@@ -471,7 +544,7 @@
       setBox({ x: drag.box.x - dx * scale, y: drag.box.y - dy * scale, w: drag.box.w, h: drag.box.h });
     });
     function end(event) {
-      if (!drag) { return; }
+      if (!drag || !svg) { drag = null; return; }
       var clicked = !drag.moved ? drag.target : null;
       if (drag.moved && view.hasPointerCapture(event.pointerId)) { view.releasePointerCapture(event.pointerId); }
       drag = null;
@@ -486,6 +559,7 @@
     view.addEventListener("pointercancel", function () { drag = null; view.classList.remove("dragging"); });
     document.querySelectorAll("[data-zoom]").forEach(function (button) {
       button.addEventListener("click", function () {
+        if (!svg) { return; }
         var how = button.getAttribute("data-zoom");
         if (how === "in") { zoom(1 / 1.4); } else if (how === "out") { zoom(1.4); } else if (how === "fit") { fit(); }
         else { var w = view.clientWidth * 0.75; setBox({ x: box.x + (box.w - w) / 2, y: box.y + (box.h - w * aspect()) / 2, w: w, h: w * aspect() }); }
