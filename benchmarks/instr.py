@@ -133,7 +133,9 @@ def run_cases(options: argparse.Namespace) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
         return
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
-    print(f"instructions (callgrind), {sys.version.split()[0]} at {options.python}, commit {commit}")
+    version = subprocess.run([options.python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
+                             text=True).stdout.strip()
+    print(f"instructions (callgrind), Python {version} at {options.python}, commit {commit}")
     print(f"{'case':<18} {'variant':<26} {'G instr':>9} {'ratio':>7}")
     for name in names:
         plain = results[(name, "plain")]
