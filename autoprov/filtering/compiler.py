@@ -13,7 +13,8 @@ import fnmatch
 import re
 import sys
 from types import CodeType
-from typing import Any, NamedTuple
+from typing import Any
+from ..records import NamedTuple
 
 from .rules import EntitySpec, Rule
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from os.path import basename
-from typing import Any, NamedTuple
+from typing import Any
+from ...records import NamedTuple
 
 from ..model import Activity, EntityKey, RunModel
 from ..statements import printable
