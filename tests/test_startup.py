@@ -105,3 +105,25 @@ def test_filter_cache_is_used_invalidated_and_never_fatal(tmp_path: Path) -> Non
     modules, names, stderr = _run(tmp_path, blocked / "cache")
     assert "autoprov.filtering.validate" in modules and names == {"steps.second"} and stderr == ""
     assert stored.exists()
+
+
+def test_the_detached_exporter_holds_no_descriptor_of_the_program(tmp_path: Path) -> None:
+    """The exporter is launched with ``os.posix_spawn`` (not ``subprocess``): like Popen's close_fds, it
+    must not keep a descriptor the program inherited, or whoever reads the other end of that pipe
+    would wait for the background export instead of the program."""
+    import os
+    import select
+
+    from conftest import environment
+
+    (tmp_path / "empty.py").write_text("")
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "autoprov", "--quiet", "--store", str(tmp_path / "store"), "--filter", "none",
+                                    "empty.py"], cwd=tmp_path, pass_fds=[write_end], env=environment())
+        os.close(write_end)
+        assert process.wait(timeout=600) == 0
+        readable, _, _ = select.select([read_end], [], [], 0)  # end of file at once: no one holds the write end
+        assert readable and os.read(read_end, 1) == b""
+    finally:
+        os.close(read_end)
