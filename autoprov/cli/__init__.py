@@ -16,6 +16,7 @@ import sys
 
 from ..version import __version__
 from ..errors import AutoprovError, UsageError
+from . import collection
 
 # subcommand -> (module of autoprov.cli, function taking the remaining argv and returning the status)
 COMMANDS = {
@@ -59,8 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         if command != "run":
             _path_as_python_m()
         module_name, function_name = COMMANDS[command]
-        module = importlib.import_module(f"{__name__}.{module_name}")
-        return getattr(module, function_name)(argv)
+        if command == "run":  # resumed just before the program starts (see .collection)
+            collection.pause()
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            return getattr(module, function_name)(argv)
+        finally:
+            collection.resume()  # an error before the program started
     except AutoprovError as error:
         print(f"autoprov: error: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from ..errors import AutoprovError, UsageError
 from ..recorder.files import HASH_ALGORITHMS
 from ..session import interrupts
 from ..runner import Outcome, ProgramDidNotCompile, PyRunner, exit_code_of
+from . import collection
 from .options import STORE_HELP, Once, Parser
 
 DEBUG_TOPICS = ("engine", "filter", "events")
@@ -104,6 +105,7 @@ def run_command(argv: list[str]) -> int:
     executor = getattr(capture.choice.native, "exec_as_main", exec)
     started = _start_capture(capture)
     module = runner.install()
+    collection.resume()  # the program runs with the collector as python starts it
     outcome = runner.run(module, executor)
     return _finish(outcome, started, options, debug)
 
@@ -149,6 +151,7 @@ def _finish(outcome: Outcome, capture: Any, options: argparse.Namespace, debug: 
 
 def _complete_record(capture: Any, status: str, exit_code: int | None, options: argparse.Namespace, debug: set[str]) -> None:
     """Stop capture and say where the record is."""
+    collection.pause()  # the process ends right after: never resumed
     try:
         run = capture.stop(status, exit_code)
         if "events" in debug and run is not None:

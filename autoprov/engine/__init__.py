@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
-from typing import NamedTuple, Protocol
+from typing import Protocol
+from ..records import NamedTuple
 
 from ..errors import UsageError
 from ..filtering.plans import Planner

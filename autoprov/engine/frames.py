@@ -11,22 +11,22 @@ per-code-object decision, which is cached.  The monitoring engine uses the same 
 
 from __future__ import annotations
 
-import dis
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import CodeType, FrameType, FunctionType, ModuleType
+from opcode import opmap  # dis's table, without importing dis (~0.8 ms of start-up)
 from typing import Any
 
 from ..filtering.plans import CO_GENERATOR_FLAGS as GENERATOR_FLAGS
 from ..filtering.plans import Plan, Planner, make_plan_cache
 from ..recorder import Recorder
 
-RETURN_OPCODES = frozenset(dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap)
-YIELD_OPCODES = frozenset(dis.opmap[name] for name in ("YIELD_VALUE", "RESUME") if name in dis.opmap)
+RETURN_OPCODES = frozenset(opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in opmap)
+YIELD_OPCODES = frozenset(opmap[name] for name in ("YIELD_VALUE", "RESUME") if name in opmap)
 # where a suspended generator's frame stands when throw()/close() resumes it (a normal resume
 # stands on the RESUME after the yield)
-THROWN_OPCODES = frozenset({dis.opmap["YIELD_VALUE"]})
+THROWN_OPCODES = frozenset({opmap["YIELD_VALUE"]})
 _UNSEEN = object()
 
 

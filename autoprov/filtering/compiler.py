@@ -14,9 +14,13 @@ import re
 import sys
 from functools import cached_property
 from types import CodeType
-from typing import Any, NamedTuple
+from typing import Any
+from ..records import NamedTuple
 
 from .rules import EntitySpec, Rule
+
+
+_WILDCARD = re.compile(r"[*?[]")  # compiled once: re.split's own cache lookup was most of a Glob's creation
 
 
 class Glob:
@@ -30,7 +34,8 @@ class Glob:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.prefix = re.split(r"[*?[]", text, maxsplit=1)[0]
+        wildcard = _WILDCARD.search(text)
+        self.prefix = text[: wildcard.start()] if wildcard else text
         self._regex: re.Pattern[str] | None = None
 
     def match(self, name: str) -> bool:

@@ -5,7 +5,7 @@ Kept free of YAML and pydantic so that a run whose filters come from the cache i
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from ..records import NamedTuple
 
 from ..errors import FilterError
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+from ..records import NamedTuple
 
 from ..errors import FilterError
 from .compiler import Entry, Validated, compile_filter

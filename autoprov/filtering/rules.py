@@ -13,7 +13,8 @@ The YAML filter language (``autoprov.filtering``) compiles into these objects.
 from __future__ import annotations
 
 from types import CodeType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
+from ..records import NamedTuple
 
 
 # NamedTuples, not frozen dataclasses: importing ``dataclasses`` (with ``inspect``) was the largest

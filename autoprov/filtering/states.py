@@ -10,7 +10,7 @@ method resolution order against the globs) and the answer cached.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from ..records import NamedTuple
 
 from .compiler import Glob, Validated
 

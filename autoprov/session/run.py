@@ -9,7 +9,6 @@ folder returned by ``stop()`` as a path keeps working.
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +101,8 @@ class Run:
         return self.graph_svg()
 
     def _repr_html_(self) -> str:
+        import html  # notebooks only: html.entities is ~1 ms of a run's start-up
+
         summary = "\n".join(self.summary) or repr(self)
         svg = self.graph_svg()
         graph = svg[svg.find("<svg"):] if svg and "<svg" in svg else ""

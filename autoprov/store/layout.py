@@ -8,7 +8,7 @@ so renaming an output is a one-line change and readers and writers can never dis
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from ..records import NamedTuple
 
 EVENTS = "events.jsonl"
 CHILDREN = "children"  # one event log per child process (issue 14): children/<process>.jsonl

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+from ...records import NamedTuple
 
 from ...store.atomic import atomic_write
 from ...store.layout import RunFolder

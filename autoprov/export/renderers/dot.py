@@ -22,7 +22,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from os.path import basename
-from typing import Any, NamedTuple
+from typing import Any
+from ...records import NamedTuple
 
 from ..grouping import Group, find_groups
 from ..model import Activity, EntityKey, RunModel
