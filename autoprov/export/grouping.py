@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from itertools import compress
 from operator import eq
-from typing import NamedTuple
 
+from ..records import NamedTuple
 from .model import RunModel
 
 MIN_REPEATS = 3  # two in a row is a coincidence as often as a loop; three is a loop
