@@ -9,14 +9,31 @@ the calls that read it.  The activities met on the way, with
 the calls they were made in (so nesting is drawn as in the full graph), and the entities met
 form a smaller :class:`RunModel`; every other part of the record is one click away in the
 report's call tree.
+
+:func:`file_lineage` goes one step further for the report's products view: an analysis passes
+Python objects from step to step (a ``SpectrumDataset`` from the maker to the fit), and drawn as
+nodes they make a chain too tall to read at "fit".  It keeps the files and the activities and
+folds each object into a :class:`Pass`, an edge from the activity that made it to each activity
+that used it, named by its type; an object reached through a new version or a collection (the
+list it was appended to) is passed on by the activity that made the first one.
 """
 
 from __future__ import annotations
 
 import copy
 
+from ..records import NamedTuple
 from .model import EntityKey, RunModel
 from .products import outputs
+
+
+class Pass(NamedTuple):
+    """An object handed from one activity (``source``; None: the script) to another (``target``),
+    drawn as one edge named by the object's ``kind`` (its type's short name)."""
+
+    source: int | None
+    target: int
+    kind: str
 
 
 def product_lineage(model: RunModel) -> RunModel | None:
@@ -70,3 +87,50 @@ def product_lineage(model: RunModel) -> RunModel | None:
     view.invalidated = [item for item in model.invalidated if item[0] in entities]
     view.informed = [pair for pair in model.informed if pair[0] in acts and pair[1] in acts]
     return view
+
+
+def file_lineage(model: RunModel) -> tuple[RunModel, list[Pass]] | None:
+    """:func:`product_lineage` with its Python objects folded into :class:`Pass` edges (None when
+    the run left no file)."""
+    view = product_lineage(model)
+    if view is None:
+        return None
+    made_by: dict[EntityKey, list[int | None]] = {}
+    for link in view.generated:
+        made_by.setdefault(link.entity, []).append(link.act)
+    earlier: dict[EntityKey, list[EntityKey]] = {}  # an object's previous version, or the members put into a collection
+    for new, previous, _ in view.revisions:
+        earlier.setdefault(new, []).append(previous)
+    for collection, member in view.members:
+        earlier.setdefault(("obj", collection), []).append(("obj", member))
+
+    def makers(entity: EntityKey) -> list[tuple[int | None, EntityKey]]:
+        """The activities that made ``entity`` or, failing that, the objects it came from."""
+        found, todo, seen = [], [entity], set()
+        while todo:
+            key = todo.pop()
+            if key in seen or key[0] != "obj":
+                continue
+            seen.add(key)
+            if key in made_by:
+                found += [(act, key) for act in made_by[key]]
+            else:
+                todo += earlier.get(key, ())
+        return found
+
+    passes: dict[Pass, None] = {}
+    for link in view.used:
+        if link.entity[0] == "obj" and link.act is not None:
+            for source, key in makers(link.entity):
+                if source != link.act:
+                    kind = str(view.objects.get(key[1], {}).get("type", "object")).rsplit(".", 1)[-1]
+                    passes[Pass(source, link.act, kind)] = None
+    folded = copy.copy(view)
+    folded.used = [link for link in view.used if link.entity[0] != "obj"]
+    folded.generated = [link for link in view.generated if link.entity[0] != "obj"]
+    folded.derived = [item for item in view.derived if item[0][0] != "obj" and item[1][0] != "obj"]
+    folded.revisions = [item for item in view.revisions if item[0][0] != "obj"]
+    folded.inferred = [item for item in view.inferred if item[0][0] != "obj" and item[1][0] != "obj"]
+    folded.members = []
+    folded.invalidated = [item for item in view.invalidated if item[0][0] != "obj"]
+    return folded, list(passes)

@@ -237,11 +237,15 @@ def to_dot(model: RunModel, collapse: bool | None = None, complete: bool = False
 
 def drawing(model: RunModel, collapse: bool | None = None, complete: bool = False, grouped: bool = True,
             expanded: frozenset[int] = frozenset(), prefix: str = "", groups: list[Group] | None = None,
-            label_params: int = MAX_LABEL_PARAMS) -> Drawing:
+            label_params: int = MAX_LABEL_PARAMS, passes: Iterable[tuple[int | None, int, str]] = (),
+            chained: bool = True) -> Drawing:
     """The run's graph as DOT, with the node of every activity and entity (property reads and
     library-internal commands left out unless ``complete``; loops as group nodes unless not ``grouped``, those in
     ``expanded`` (indexes into ``groups``, found here when not given) drawn step by step;
-    ``label_params``: parameters written into an activity's label)."""
+    ``label_params``: parameters written into an activity's label; ``passes``: (activity or None for
+    the script, activity, type) objects drawn as edges between the calls, not as nodes, see
+    :func:`..product_lineage.file_lineage`; ``chained``: top-level steps held in time order, which
+    without it follow the data, a shorter drawing when the steps hand each other objects)."""
     if not complete:
         from ..clutter import quiet
 
@@ -282,7 +286,7 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
         emit(node, 1)
     for node in graph.entity_members:
         lines.append("  " + graph.entity_node(node))
-    for previous, following in zip(["session", *top], top):  # time order of the top-level steps
+    for previous, following in zip(["session", *top], top if chained else []):  # time order of the top-level steps
         lines.append(f'  {previous} -> {following} [style=dotted, color="#aaaaaa", arrowhead=none, weight=4];')
     for node, nested in children.items():  # and of the calls inside each of them
         if node is not None:
@@ -304,6 +308,13 @@ def drawing(model: RunModel, collapse: bool | None = None, complete: bool = Fals
     inferred = {(graph.entity_nodes.get(source), graph.entity_nodes.get(out)) for out, source, _ in graph.model.inferred}
     for source, out in sorted(pair for pair in inferred if None not in pair and pair[0] != pair[1]):
         lines.append(f'  {source} -> {out} [style=dotted, color="#cc6633", label="inferred", constraint=false];')  # not recorded
+    handed: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
+    for source, target, kind in passes:
+        pair = (graph.node_of.get(source, "session") if source is not None else "session", graph.node_of.get(target))
+        if pair[1] is not None and pair[0] != pair[1]:
+            handed[pair][kind] = None
+    for (source, target), kinds in handed.items():
+        lines.append(f'  {source} -> {target} [color="#b0a080", label={quote(chr(10).join(kinds))}];')
     drawn: set[tuple[str, str, str]] = set()
     with_calls = {entity for entity, node, _, _ in edges if node != "session"}
     for entity, node, role, direction in edges:

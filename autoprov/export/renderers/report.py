@@ -12,7 +12,8 @@ activity's parameters, roles, digests and times when it or a file is clicked.
 Large runs stay usable because the graph draws each loop as one group node and collapses
 repeated calls as ``graph.dot`` does (:mod:`..grouping`), and the timeline draws one row per step
 of a loop, not per call.  The graph comes in *layers*, each laid out by Graphviz: the products and
-their lineage (:mod:`..product_lineage`, shown first), the call tree, and for each loop (up to
+their lineage (:mod:`..product_lineage`, shown first: files and steps, the Python objects
+handed between steps drawn as edges named by their type), the call tree, and for each loop (up to
 :data:`MAX_EXPANDED`) the same view with that loop expanded, which a click on its node shows.
 """
 
@@ -32,7 +33,7 @@ from .dot import drawing as dot_drawing
 from .dot import short_name
 from ..grouping import find_groups
 from ..model import RunModel
-from ..product_lineage import product_lineage
+from ..product_lineage import file_lineage
 from ..names import utc
 from ..products import FileVersion, program
 from .images import RenderError
@@ -196,17 +197,20 @@ def _layers(model: RunModel, grouped: bool) -> list[Layer]:
     """The graph's layers: per view (products, then calls) the drawing with every loop collapsed,
     then one per loop with that loop expanded."""
     layers = []
-    views = [("products", product_lineage(model)), ("calls", model)]
-    for view, part in views:
+    lineage = file_lineage(model)  # files and steps, the objects they handed on drawn as edges
+    views = [("products", *lineage) if lineage else ("products", None, []), ("calls", model, [])]
+    for view, part, passes in views:
         if part is None:
             continue
         groups = find_groups(part) if grouped else []
         # names only in the boxes, so the graph stays legible at "fit": the panel and the tooltip give the parameters
-        base = dot_drawing(part, complete=True, groups=groups, prefix=view[0], label_params=0)  # render() left out what is to be left out
+        base = dot_drawing(part, complete=True, groups=groups, prefix=view[0], label_params=0, passes=passes,
+                           chained=not passes)  # render() left out what is to be left out
         layers.append(Layer(view[0], view, base, None))
         for number, (node, (group, _)) in enumerate(list(base.groups.items())[:MAX_EXPANDED]):
             index = groups.index(group)
-            expanded = dot_drawing(part, complete=True, groups=groups, expanded=frozenset({index}), prefix=f"{view[0]}{number}x", label_params=0)
+            expanded = dot_drawing(part, complete=True, groups=groups, expanded=frozenset({index}), prefix=f"{view[0]}{number}x",
+                                   label_params=0, passes=passes, chained=not passes)
             layers.append(Layer(f"{view[0]}{number}x", view, expanded, node))
     return layers
 
