@@ -1,6 +1,8 @@
 """The report's graph is legible at "fit" whatever the size of the run (issue 20, part 4).
 
-A real gammapy simulation loop (100 fake-and-fit passes, ~500 activities) and a tiny run are
+A real gammapy simulation loop (100 fake-and-fit passes, ~500 activities), the demo's real
+analysis (``examples/crab_1d.py``: four H.E.S.S. runs reduced, fitted and written, a chain of
+Python objects handed from step to step, drawn in the products view as edges) and a tiny run are
 recorded and their reports opened in Chromium at 1280x800.  At "fit", in the view the report
 opens with (the products and their lineage), every node label is at least 9 CSS pixels high and
 every product is on screen, and so in the call tree, which draws the loop as one ``100 x (...)``
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from browser import ARTIFACTS, open_report
-from conftest import SCRIPTS, environment
+from conftest import REPO, SCRIPTS, environment
 
 LEGIBLE_PX = 9.0
 LOOP = "100 x (MapDataset.models -> MapDataset.fake -> Fit.run)"
@@ -27,7 +29,8 @@ MEASURE = """() => {
   const layer = document.querySelector("#graph-view .graph-layer:not([hidden])");
   const texts = [...layer.querySelectorAll("g.node text")].map(t => {
     const r = t.getBoundingClientRect();
-    return {text: t.textContent, height: r.height, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+    return {text: t.textContent, node: t.closest("g.node").querySelector("title").textContent,
+            height: r.height, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
   });
   return {view: {left: view.left, right: view.right, top: view.top, bottom: view.bottom}, texts: texts,
           shown: document.getElementById("graph-view").getAttribute("data-shown")};
@@ -43,10 +46,21 @@ def record(script: Path, args: list[str], cwd: Path, *options: str) -> Path:
     return run_dir / "report.html"
 
 
-def products(report: Path) -> list[str]:
+def report_data(report: Path) -> dict:
     text = report.read_text(encoding="utf-8")
-    data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S).group(1))
+    return json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S).group(1))
+
+
+def products(report: Path) -> list[str]:
+    data = report_data(report)
     return [data["ents"][i]["label"] for i in data["outputs"]]
+
+
+def product_nodes(report: Path, layer: str) -> dict[str, str]:
+    """Each product's name -> the node that draws it in ``layer`` (files written by a loop share one)."""
+    data = report_data(report)
+    drawn = {i: node for node, entry in data["nodes"].items() if entry["layer"] == layer and entry["kind"] == "entity" for i in entry["items"]}
+    return {data["ents"][i]["label"]: drawn.get(i) for i in data["outputs"]}
 
 
 def assert_legible_at_fit(page, names: list[str]) -> dict:
@@ -93,3 +107,26 @@ def test_small_run_report_is_legible(tmp_path):
     with open_report(report, tmp_path / "profile", width=1280, height=800) as page:
         page.page.locator("#graph").scroll_into_view_if_needed()
         assert_legible_at_fit(page.page, names)
+
+
+@pytest.fixture(scope="module")
+def crab_1d_report(tmp_path_factory) -> Path:
+    """The report of one real ``examples/crab_1d.py`` run, as the demo records it."""
+    return record(REPO / "examples" / "crab_1d.py", ["--outdir", "out"], tmp_path_factory.mktemp("crab_1d"))
+
+
+@pytest.mark.slow
+def test_crab_1d_products_view_is_legible(crab_1d_report, tmp_path):
+    names = products(crab_1d_report)
+    assert {"datasets.yaml", "models.yaml", "flux_points.fits"} <= set(names)  # and the OGIP files of the datasets
+    with open_report(crab_1d_report, tmp_path / "profile", width=1280, height=800) as page:
+        page.page.locator("#graph").scroll_into_view_if_needed()
+        seen = assert_legible_at_fit(page.page, [])
+        assert seen["shown"] == "p"
+        view, shown = seen["view"], {t["node"]: t for t in seen["texts"]}
+        for name, node in product_nodes(crab_1d_report, "p").items():  # every product on screen
+            assert node in shown, f"product {name} is not drawn in the products view"
+            box = shown[node]
+            assert view["left"] <= box["left"] and box["right"] <= view["right"] and view["top"] <= box["top"] and box["bottom"] <= view["bottom"], name
+        edges = page.page.evaluate("""() => [...document.querySelectorAll('#graph-view .graph-layer:not([hidden]) g.edge text')].map(t => t.textContent)""")
+        assert "SpectrumDatasetOnOff" in edges  # the objects handed from step to step are named on the edges
