@@ -125,6 +125,17 @@ def file_lineage(model: RunModel) -> tuple[RunModel, list[Pass]] | None:
                 if source != link.act:
                     kind = str(view.objects.get(key[1], {}).get("type", "object")).rsplit(".", 1)[-1]
                     passes[Pass(source, link.act, kind)] = None
+
+    def handed_to_caller(item: Pass) -> bool:
+        """Whether a call that ``item.target`` was made in got the same object from the same step
+        (the nested call's edge would repeat it: the call tree shows it)."""
+        parent = view.activities[item.target].parent
+        while parent is not None and parent in view.activities:
+            if Pass(item.source, parent, item.kind) in passes:
+                return True
+            parent = view.activities[parent].parent
+        return False
+
     folded = copy.copy(view)
     folded.used = [link for link in view.used if link.entity[0] != "obj"]
     folded.generated = [link for link in view.generated if link.entity[0] != "obj"]
@@ -133,4 +144,4 @@ def file_lineage(model: RunModel) -> tuple[RunModel, list[Pass]] | None:
     folded.inferred = [item for item in view.inferred if item[0][0] != "obj" and item[1][0] != "obj"]
     folded.members = []
     folded.invalidated = [item for item in view.invalidated if item[0][0] != "obj"]
-    return folded, list(passes)
+    return folded, [item for item in passes if not handed_to_caller(item)]
