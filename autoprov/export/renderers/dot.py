@@ -146,9 +146,16 @@ class _Graph:
                 pattern[out].append((self.model.left_out[act].name, "", "read"))
         callers_of = {entity: {node for node, _, direction in links if direction != "member"} for entity, links in pattern.items()}
         inside = self.folded | self.merged
+        # a version whose other version is drawn outside the loops stays drawn, so the chain of revisions shows
+        versions: dict[EntityKey, list[EntityKey]] = defaultdict(list)
+        for new, previous, _ in self.model.revisions:
+            versions[new].append(previous)
+            versions[previous].append(new)
+        outside = {entity for entity, nodes in callers_of.items() if nodes and not nodes <= inside}
         for entity, links in pattern.items():
             callers = callers_of[entity]
-            if entity[0] == "obj" and self.looped(callers, callers_of, partners.get(entity, ()), inside):
+            if (entity[0] == "obj" and outside.isdisjoint(versions.get(entity, ()))
+                    and self.looped(callers, callers_of, partners.get(entity, ()), inside)):
                 continue
             merge = self.collapse or not callers.isdisjoint(self.merged) or not callers.isdisjoint(self.folded)
             signature = (self.entity_kind(entity), tuple(sorted(set(links)))) if merge else (entity,)
