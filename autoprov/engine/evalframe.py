@@ -41,19 +41,25 @@ class EvalFrameEngine:
         if not available(native):
             raise RuntimeError("the evalframe engine needs autoprov._native built for Python 3.11")
         assert native is not None
-        self._decisions = decisions = FrameDecisions(planner, recorder, make_plan_cache(native))
-        self._hook = native.EvalFrame(
+        self._native, self._recorder = native, recorder
+        self._decisions = FrameDecisions(planner, recorder, make_plan_cache(native))
+        self._hook = None  # the native EvalFrame, made at start()
+
+    def start(self) -> None:
+        # the hook takes the recorder's methods when the capture starts, as the monitoring engine's
+        # callbacks do: what the session set up by then (the reliability tests' injected faults) is seen
+        recorder, decisions = self._recorder, self._decisions
+        self._hook = self._native.EvalFrame(
             decisions.modules, decisions.plans, decisions.module_decision, decisions.decide, recorder.enter,
             recorder.leave, recorder.suspend, recorder.resume, recorder.fault,
             prefixes=decisions.prefixes, nested_never=decisions.nested_never,
         )
-
-    def start(self) -> None:
         self._hook.start()
 
     def stop(self) -> None:
         self._decisions.active = False
-        self._hook.stop()
+        if self._hook is not None:
+            self._hook.stop()
 
     def intact(self) -> bool:
-        return bool(self._hook.installed())
+        return self._hook is not None and bool(self._hook.installed())
