@@ -51,6 +51,11 @@ def exit_code_of(error: SystemExit) -> int:
     return 1
 
 
+def _compile_script(source: bytes, path: str) -> types.CodeType:
+    """The pure twin of ``_native.compile_script``."""
+    return compile(source, path, "exec", dont_inherit=True)
+
+
 class PyRunner:
     """Prepares and runs one program; ``as_module`` for ``-m``."""
 
@@ -65,12 +70,15 @@ class PyRunner:
         self.package: str | None = None
         self.loader: Any = None
 
-    def prepare(self) -> None:
-        """Find and compile the program (UsageError when it cannot be found), before capture starts."""
+    def prepare(self, compile_script: Callable[[bytes, str], types.CodeType] | None = None) -> None:
+        """Find and compile the program (UsageError when it cannot be found), before capture starts.
+
+        ``compile_script`` is the native core's twin of ``compile(source, path, "exec",
+        dont_inherit=True)``, which spares the start-up the ``_ast`` types compile() builds."""
         if self.as_module:
             self._prepare_module()
         else:
-            self._prepare_path()
+            self._prepare_path(compile_script or _compile_script)
 
     def _prepare_module(self) -> None:
         self.path0 = os.getcwd()
@@ -97,7 +105,7 @@ class PyRunner:
         self.package = name.rpartition(".")[0]
         self.loader = spec.loader
 
-    def _prepare_path(self) -> None:
+    def _prepare_path(self, compile_script: Callable[[bytes, str], types.CodeType]) -> None:
         path = self.target
         if not os.path.exists(path):
             raise UsageError(f"can't open file {os.path.abspath(path)!r}: no such file or directory")
@@ -115,7 +123,7 @@ class PyRunner:
             error = SyntaxError("source code cannot contain null bytes", (os.path.abspath(path), line + 1, None, text))
             raise ProgramDidNotCompile(error)
         try:
-            self.code = compile(source, os.path.abspath(path), "exec", dont_inherit=True)
+            self.code = compile_script(source, os.path.abspath(path))
         except SyntaxError as error:
             raise ProgramDidNotCompile(error) from None
         self.path0 = os.path.dirname(os.path.realpath(path))

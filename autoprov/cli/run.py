@@ -95,7 +95,7 @@ def run_command(argv: list[str]) -> int:
     if "engine" in debug:
         print(f"autoprov: engine {capture.choice.name}: {capture.choice.reason}", file=sys.stderr)
     try:
-        runner.prepare()
+        runner.prepare(getattr(capture.choice.native, "compile_script", None))
     except ProgramDidNotCompile as error:
         return error.report()  # as python: the error, no record (nothing ran)
     if options.no_children:  # issue 14: children inherit the switch too

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import CodeType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import events
 from ..redaction import is_secret
 from .compiler import reads_property
-from .rules import Matcher, Rule
+from .rules import Rule
+
+if TYPE_CHECKING:
+    from .rules import Matcher
 
 CO_OPTIMIZED = 0x01
 CO_VARARGS = 0x04

@@ -33,7 +33,6 @@ from ..version import __version__
 from . import interrupts
 from ..children import forks as child_forks
 from ..engine import EngineChoice, audit
-from ..filtering.rules import Matcher
 from ..log.writer import EventLog
 from ..recorder import Recorder
 from .process import ProcessCapture
@@ -43,6 +42,7 @@ from ..store import default_store, new_run_id
 from ..store.live import create_live_dir, settle
 
 if TYPE_CHECKING:
+    from ..filtering.rules import Matcher
     from .postrun import ExportStep
 
 _active: Capture | None = None
