@@ -22,6 +22,12 @@ autoprov's share is split by the inclusive cost of its C entry points (``callgri
 
 GCC's clones (``decide_frame.part.0.constprop.0``) count as their function.
 
+``--top N`` then names the rest: the N source files, and the N functions, whose own cost (callgrind's
+self cost, which has no recursion to double-count) grew the most from plain to autoprov.  The file
+says which part of the interpreter paid (``gcmodule.c``: the cyclic collector; ``sysmodule.c``:
+audit events; ``instrumentation.c``: ``sys.monitoring``; ``marshal.c``: loading modules' code;
+``_native.c``: autoprov's C).
+
     python benchmarks/instr.py [--cases crab_1d,...] [--floors] [--jobs 2]
     python benchmarks/instr.py events      instructions per non-file audit event, native hook
 
@@ -75,6 +81,40 @@ def totals(out: Path) -> tuple[int, dict[str, int]]:
         if match and match.group(2) in ENTRY_POINTS:
             found[match.group(2)] = found.get(match.group(2), 0) + int(match.group(1).replace(",", ""))
     return total, found
+
+
+# "1,234 (0.5%)  /path/to/file.c:function [object]" of callgrind_annotate --inclusive=no
+SELF_LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S*?):([\w.']+)(?:\s|$)")
+
+
+def self_costs(out: Path) -> dict[tuple[str, str], int]:
+    """Self instructions of each (source file, function) of a callgrind file, clones and
+    recursion levels folded into their function."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)],
+                          capture_output=True, text=True, check=True).stdout
+    found: dict[tuple[str, str], int] = {}
+    for line in text.splitlines():
+        match = SELF_LINE.match(line)
+        if match is None or "PROGRAM TOTALS" in line:
+            continue
+        function = re.sub(r"(?:\.[a-z_]+(?:\.\d+)?)+$|'\d+$", "", match.group(3))
+        key = (os.path.basename(match.group(2)) or "???", function)
+        found[key] = found.get(key, 0) + int(match.group(1).replace(",", ""))
+    return found
+
+
+def grown(plain: Path, traced: Path, top: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The ``top`` source files and functions whose self cost grew the most, with the growth."""
+    before, after = self_costs(plain), self_costs(traced)
+    by_function: dict[str, int] = {}
+    by_file: dict[str, int] = {}
+    for key in set(before) | set(after):
+        extra = after.get(key, 0) - before.get(key, 0)
+        by_function[f"{key[0]}:{key[1]}"] = by_function.get(f"{key[0]}:{key[1]}", 0) + extra
+        by_file[key[0]] = by_file.get(key[0], 0) + extra
+    def largest(counts: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda item: -item[1])[:top]
+    return largest(by_file), largest(by_function)
 
 
 def components(plain: tuple[int, dict[str, int]], traced: tuple[int, dict[str, int]]) -> dict[str, int]:
@@ -146,6 +186,15 @@ def run_cases(options: argparse.Namespace) -> None:
         print(f"{'':<18} autoprov's extra by component (M instructions):")
         for part, count in extra.items():
             print(f"{'':<20} {part:<22} {count / 1e6:>10.1f}")
+        if options.top:
+            files, functions = grown(outs[jobs.index(next(j for j in jobs if j[:2] == (name, "plain")))],
+                                     outs[jobs.index(next(j for j in jobs if j[:2] == (name, "autoprov")))], options.top)
+            print(f"{'':<18} the source files whose own cost grew most (M instructions):")
+            for label, count in files:
+                print(f"{'':<20} {label:<40} {count / 1e6:>10.1f}")
+            print(f"{'':<18} the functions whose own cost grew most (M instructions):")
+            for label, count in functions:
+                print(f"{'':<20} {label[:60]:<60} {count / 1e6:>10.1f}")
     if not options.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     else:
@@ -178,9 +227,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="callgrind processes at once (counts do not depend on it)")
     parser.add_argument("--only", default="", help="comma list of variants' first words (plain, autoprov, C, monitoring): raw figures only")
     parser.add_argument("--keep", action="store_true", help="keep the callgrind files")
+    parser.add_argument("--top", type=int, default=0, metavar="N",
+                        help="also the N source files and functions whose own cost grew most (autoprov against plain)")
+    parser.add_argument("--diff", nargs=2, metavar=("PLAIN", "AUTOPROV"), type=Path,
+                        help="only compare two kept callgrind files (with --top, default 15)")
     options = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    if options.diff:
+        files, functions = grown(*options.diff, options.top or 15)
+        for title, rows in (("source file", files), ("function", functions)):
+            print(f"{title:<64} {'M instructions more':>20}")
+            for label, count in rows:
+                print(f"{label[:64]:<64} {count / 1e6:>20.1f}")
+        return
     per_event(options) if options.what == "events" else run_cases(options)
 
 
