@@ -1418,7 +1418,11 @@ compile_script(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     if (memchr(PyBytes_AS_STRING(args[0]), 0, (size_t)PyBytes_GET_SIZE(args[0])) != NULL) {
+#if PY_VERSION_HEX >= 0x030C0000
         PyErr_SetString(PyExc_SyntaxError, "source code string cannot contain null bytes");
+#else
+        PyErr_SetString(PyExc_ValueError, "source code string cannot contain null bytes"); /* as compile() on 3.11 */
+#endif
         return NULL;
     }
     PyCompilerFlags flags = _PyCompilerFlags_INIT;
