@@ -13,7 +13,8 @@ autoprov's share is split by the inclusive cost of its C entry points (``callgri
 * hook: ``audit_hook``, split into non-file events and file events (``audit_watched``: the Python
   handler it calls);
 * decisions: ``decide_frame`` (module and code-object decisions, their Python calls included);
-* recording: the monitoring / trace callbacks (``Monitor_on_*``, ``frame_event``) less decisions;
+* recording: the monitoring / trace callbacks (``Monitor_on_*``, ``frame_event``) less decisions; on
+  3.11's evalframe engine, ``deliver`` (its calls of the recorder), decisions being ``evalframe_decide``;
 * start-up and end of run: whatever autoprov's process runs outside the program, that is its total
   less ``exec_as_main`` (the program) against plain's total less ``_PyRun_SimpleFileObject``; the empty script's
   figure is the start-up part, the rest of it is the end of the run;
@@ -54,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 INSTR = HERE / "instr"
 ENTRY_POINTS = ("_PyRun_SimpleFileObject", "exec_as_main", "audit_hook", "audit_watched", "decide_frame",
                 "Monitor_on_start", "Monitor_on_return", "Monitor_on_unwind", "Monitor_on_yield", "Monitor_on_resume",
-                "frame_event")
+                "frame_event", "evalframe_decide", "deliver")
 # "1,234 (0.5%)  file.c:function [object]"; GCC's clones keep the name with a suffix
 # (decide_frame.part.0.constprop.0), which belongs to the function; a recursion level's own line ends
 # the name in 'N (skipped: the outermost level's inclusive cost holds it)
@@ -124,7 +125,11 @@ def components(plain: tuple[int, dict[str, int]], traced: tuple[int, dict[str, i
     callbacks = sum(count for name, count in parts.items() if name.startswith("Monitor_on_") or name == "frame_event")
     program = parts.get("exec_as_main", 0)
     outside = (total - program) - (plain_total - plain_parts.get("_PyRun_SimpleFileObject", 0))
-    hook, decisions = parts.get("audit_hook", 0), parts.get("decide_frame", 0)
+    hook = parts.get("audit_hook", 0)
+    # the evalframe engine (3.11) decides in evalframe_decide and records through deliver, outside
+    # any callback; the other engines decide inside their callbacks
+    decisions = parts.get("decide_frame", 0) + parts.get("evalframe_decide", 0)
+    callbacks += parts.get("deliver", 0) + parts.get("evalframe_decide", 0)
     # CPython's own functions are left out: their inclusive costs are unreliable where they recurse
     # (callgrind_annotate counts a cycle's calls more than once); the floors measure that share whole
     found = {"hook: non-file events": hook - parts.get("audit_watched", 0),
