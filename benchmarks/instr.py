@@ -12,16 +12,17 @@ autoprov's share is split by the inclusive cost of its C entry points (``callgri
 
 * hook: ``audit_hook``, split into non-file events and file events (``audit_watched``: the Python
   handler it calls);
-* decisions: ``decide_frame`` (module and code-object decisions, their Python calls included);
+* decisions: ``decide_code`` (module and code-object decisions, their Python calls included; every
+  engine's decisions go through it);
 * recording: the monitoring / trace callbacks (``Monitor_on_*``, ``frame_event``) less decisions; on
-  3.11's evalframe engine, ``deliver`` (its calls of the recorder), decisions being ``evalframe_decide``;
+  3.11's evalframe engine, ``deliver`` (its calls of the recorder);
 * start-up and end of run: whatever autoprov's process runs outside the program, that is its total
   less ``exec_as_main`` (the program) against plain's total less ``_PyRun_SimpleFileObject``; the empty script's
   figure is the start-up part, the rest of it is the end of the run;
 * the program's own code, run more: the interpreter's work for each audit event and monitoring
   callback (the floors measure it: ``--floors``) and Python run outside the callbacks.
 
-GCC's clones (``decide_frame.part.0.constprop.0``) count as their function.
+GCC's clones (``decide_code.part.0.constprop.0``) count as their function.
 
 ``--top N`` then names the rest: the N source files, and the N functions, whose own cost (callgrind's
 self cost, which has no recursion to double-count) grew the most from plain to autoprov.  The file
@@ -53,11 +54,11 @@ import cases  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 INSTR = HERE / "instr"
-ENTRY_POINTS = ("_PyRun_SimpleFileObject", "exec_as_main", "audit_hook", "audit_watched", "decide_frame",
+ENTRY_POINTS = ("_PyRun_SimpleFileObject", "exec_as_main", "audit_hook", "audit_watched", "decide_code",
                 "Monitor_on_start", "Monitor_on_return", "Monitor_on_unwind", "Monitor_on_yield", "Monitor_on_resume",
-                "frame_event", "evalframe_decide", "deliver")
+                "frame_event", "deliver")
 # "1,234 (0.5%)  file.c:function [object]"; GCC's clones keep the name with a suffix
-# (decide_frame.part.0.constprop.0), which belongs to the function; a recursion level's own line ends
+# (decide_code.part.0.constprop.0), which belongs to the function; a recursion level's own line ends
 # the name in 'N (skipped: the outermost level's inclusive cost holds it)
 LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?\S*?:(\w+)(?:\.[a-z_]+(?:\.\d+)?)*(?:\s|$)")
 
@@ -126,10 +127,9 @@ def components(plain: tuple[int, dict[str, int]], traced: tuple[int, dict[str, i
     program = parts.get("exec_as_main", 0)
     outside = (total - program) - (plain_total - plain_parts.get("_PyRun_SimpleFileObject", 0))
     hook = parts.get("audit_hook", 0)
-    # the evalframe engine (3.11) decides in evalframe_decide and records through deliver, outside
-    # any callback; the other engines decide inside their callbacks
-    decisions = parts.get("decide_frame", 0) + parts.get("evalframe_decide", 0)
-    callbacks += parts.get("deliver", 0) + parts.get("evalframe_decide", 0)
+    decisions = parts.get("decide_code", 0)
+    if "deliver" in parts:  # the evalframe engine (3.11): it decides outside the recorder's calls
+        callbacks = parts["deliver"] + decisions
     # CPython's own functions are left out: their inclusive costs are unreliable where they recurse
     # (callgrind_annotate counts a cycle's calls more than once); the floors measure that share whole
     found = {"hook: non-file events": hook - parts.get("audit_watched", 0),
@@ -240,7 +240,12 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     if options.diff:
-        files, functions = grown(*options.diff, options.top or 15)
+        plain, traced = options.diff
+        base, mine = totals(plain), totals(traced)
+        print(f"plain {base[0] / 1e9:.3f} G, autoprov {mine[0] / 1e9:.3f} G: {mine[0] / base[0]:.4f}x")
+        for part, count in components(base, mine).items():
+            print(f"  {part:<40} {count / 1e6:>10.1f} M")
+        files, functions = grown(plain, traced, options.top or 15)
         for title, rows in (("source file", files), ("function", functions)):
             print(f"{title:<64} {'M instructions more':>20}")
             for label, count in rows:
