@@ -34,15 +34,19 @@ class UnseenException(Exception):
     """Stands for the exception that unwound a frame when the engine could not see it (setprofile)."""
 
 
-def _module_codes(module_globals: dict[str, Any]) -> Iterator[CodeType]:
-    """Code objects of the functions and methods a module defines (decorated ones unwrapped)."""
+def _module_codes(module_globals: dict[str, Any], identity: Callable[[Any], int] = id) -> Iterator[CodeType]:
+    """Code objects of the functions and methods a module defines (decorated ones unwrapped).
+
+    ``identity`` is the core's ``id()``: the native one raises no audit event (the program's audit
+    hooks would see one for each global of each module scanned)."""
     seen: set[int] = set()
     pending = list(module_globals.values())
     while pending:
         value = pending.pop()
-        if id(value) in seen:
+        key = identity(value)
+        if key in seen:
             continue
-        seen.add(id(value))
+        seen.add(key)
         if isinstance(value, type):
             if value.__module__ == module_globals.get("__name__"):
                 pending.extend(vars(value).values())  # methods, properties, nested classes
@@ -114,7 +118,7 @@ class FrameDecisions:
     def _scan(self, module_globals: dict[str, Any]) -> bool:
         """Decide every function and method defined in a module; True if any is an activity."""
         found = False
-        for code in _module_codes(module_globals):
+        for code in _module_codes(module_globals, self.recorder.identity):
             if self.plan_of(code, module_globals) is not None:
                 found = True
         return found

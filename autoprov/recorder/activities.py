@@ -71,7 +71,9 @@ class Recorder:
         # without any event (closes.py); watched from its first yield to its end
         self._generator_of = generator_finder(native)
         self._watched: dict[FrameType, tuple[weakref.ref, Callable[[Any], tuple]]] = {}  # with its state getter
-        self.objects = ObjectRegistry(self._append)
+        # id() of the core: the native one raises no audit event (each costs the program's own hooks a call)
+        self.identity: Callable[[Any], int] = getattr(native, "identity", id)
+        self.objects = ObjectRegistry(self._append, self.identity)
         self._native = native  # the native core (autoprov._native) or None: how arguments are read
         self.arguments = Arguments(self._append, self.objects, native)
         self.files = FileTracker(self._append, hash_algorithm)
@@ -309,7 +311,7 @@ class Recorder:
         self._suspended.clear()
         self._watched.clear()
         self.activity_count = 0
-        self.objects = ObjectRegistry(self._append)
+        self.objects = ObjectRegistry(self._append, self.identity)
         self.arguments = Arguments(self._append, self.objects, self._native)
         self.files = FileTracker(self._append, self.files.algorithm)
         self.file_events = FileEvents(self._append, self.files, self.current_activity, self.file_events.scope.folders, self.fault)

@@ -50,8 +50,9 @@ class _Builtin:
 class ObjectRegistry:
     """Entity ids and versions of the Python objects activities use and generate."""
 
-    def __init__(self, emit: Callable[[tuple], None]) -> None:
+    def __init__(self, emit: Callable[[tuple], None], identity: Callable[[Any], int] = id) -> None:
         self._emit = emit
+        self._id = identity  # the core's id(): the native one raises no audit event
         self._entries: dict[int, list] = {}  # id(obj) -> [key, ref, weak, fingerprint]
         self._keys = itertools.count(1)
         self.states: Any = None  # the filters' ObjectStates (set from the first rule that carries it)
@@ -60,7 +61,7 @@ class ObjectRegistry:
     # -- identity ------------------------------------------------------------------------------
 
     def _entry(self, obj: Any) -> list | None:
-        entry = self._entries.get(id(obj))
+        entry = self._entries.get(self._id(obj))
         if entry is not None and (entry[1]() if entry[2] else entry[1]) is obj:
             return entry
         return None
@@ -79,7 +80,7 @@ class ObjectRegistry:
             entry = [key, weakref.ref(obj), True, fingerprint]
         except TypeError:  # lists, tuples, dicts...: keep them alive so their id is never reused
             entry = [key, obj, False, fingerprint]
-        self._entries[id(obj)] = entry
+        self._entries[self._id(obj)] = entry
         self._emit((events.OBJ, key, self._describe(obj)))
         return entry
 
