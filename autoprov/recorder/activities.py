@@ -93,8 +93,12 @@ class Recorder:
         stack = getattr(self._local, "stack", None)
         return stack[-1][1] if stack else None
 
-    def enter(self, plan: Plan, frame: FrameType) -> None:
-        """A matched function starts.
+    def enter(self, plan: Plan, frame: FrameType) -> bool | None:
+        """A matched function starts; True when it opened an activity that records no nested one.
+
+        The native monitoring engine then counts the matched calls below it in C instead of
+        calling here and in :meth:`leave` for each (they only pushed and popped an entry of no
+        activity: 27,755 calls, ~5 us each, on crab_1d's fit), until this frame ends.
 
         Cost measured on 3.12 with three scalar arguments: 0.8 us on the native core's fast path
         (scalar_only plan, 0.15 us of it reading the arguments), 1.6 us on the pure one; enter +
@@ -125,7 +129,7 @@ class Recorder:
         if params is not None:  # only scalar arguments: no entity to link, nothing to keep
             self._append((events.ACT, act, parent, rule.name, rule.rule_id, now, stack.thread, params))
             stack.append((frame, act, not rule.nested, plan, None))
-            return
+            return not rule.nested
         arguments = frame.f_locals
         params = {}
         used: list[tuple[str, Any]] = []
@@ -138,6 +142,7 @@ class Recorder:
         # rebind its parameter names before it returns
         snapshot = {name: arguments.get(name) for name in plan.generated_args} if plan.generated_args else None
         stack.append((frame, act, not rule.nested, plan, snapshot))
+        return not rule.nested
 
     def _iterating_recorded(self, stack: list, plan: Plan, frame: FrameType) -> bool:
         """True when the program iterates an object the record holds, outside any recorded call: the
