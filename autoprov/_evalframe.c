@@ -30,6 +30,7 @@ typedef struct {
     PyObject *suspend;  /* recorder.suspend(frame) */
     PyObject *resume;   /* recorder.resume(frame) -> bool */
     int installed;
+    QuietThreads quiet; /* threads evaluating a call that records no nested activity */
 } EvalFrame;
 
 static PyTypeObject EvalFrame_Type;
@@ -181,6 +182,10 @@ evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int thr
     if (plan == NULL || plan == Py_None || !self->installed) { /* installed: a stop() while Python decided */
         result = evalframe_next(tstate, frame, throwflag);
     }
+    else if (self->quiet.count && !(frame->f_code->co_flags & GENERATOR_FLAGS)
+             && quiet_slot(&self->quiet, PyThreadState_GetID(tstate)) != NULL) {
+        result = evalframe_next(tstate, frame, throwflag); /* below a quiet call: nothing to record */
+    }
     else {
         result = evalframe_matched(self, tstate, frame, throwflag, plan);
     }
@@ -213,13 +218,24 @@ evalframe_matched(EvalFrame *self, PyThreadState *tstate, _PyInterpreterFrame *f
         Py_XDECREF(resumed);
     }
     else {
-        failed = deliver(self, tstate, self->enter, args, 2, NULL);
+        PyObject *answer = NULL;
+        failed = deliver(self, tstate, self->enter, args, 2, &answer);
+        if (answer == Py_True && !(frame->f_code->co_flags & GENERATOR_FLAGS)) {
+            quiet_begin(&self->quiet, PyThreadState_GetID(tstate), (PyObject *)frame_obj);
+        }
+        Py_XDECREF(answer);
     }
     if (failed) {
         Py_DECREF(frame_obj);
         return NULL; /* the frame never ran: the KeyboardInterrupt is raised at the call */
     }
     PyObject *result = evalframe_next(tstate, frame, throwflag);
+    if (self->quiet.count) { /* the quiet call this frame began (if it did) ends with its evaluation */
+        Quiet *slot = quiet_slot(&self->quiet, PyThreadState_GetID(tstate));
+        if (slot != NULL && slot->frame == (PyObject *)frame_obj) {
+            quiet_end(&self->quiet, slot);
+        }
+    }
     if (self->installed) {
         if (result != NULL && gen != NULL && gen->gi_frame_state == FRAME_SUSPENDED) {
             failed = deliver(self, tstate, self->suspend, args + 1, 1, NULL);
@@ -293,7 +309,8 @@ EvalFrame_traverse(EvalFrame *self, visitproc visit, void *arg)
     Py_VISIT(self->leave);
     Py_VISIT(self->suspend);
     Py_VISIT(self->resume);
-    return decisions_traverse(&self->d, visit, arg);
+    int failed = quiet_traverse(&self->quiet, visit, arg);
+    return failed ? failed : decisions_traverse(&self->d, visit, arg);
 }
 
 static int
@@ -303,6 +320,7 @@ EvalFrame_clear_refs(EvalFrame *self)
     Py_CLEAR(self->leave);
     Py_CLEAR(self->suspend);
     Py_CLEAR(self->resume);
+    quiet_clear(&self->quiet);
     decisions_clear(&self->d);
     return 0;
 }

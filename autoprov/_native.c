@@ -1013,40 +1013,58 @@ static PyTypeObject FrameTracer_Type = {
  * ------------------------------------------------------------------------------------------- */
 
 /* A thread inside a matched call that records no nested activity (`nested: false`, the gammapy
- * filter's default): the matched calls below it record nothing, so they are counted here instead of
- * calling Recorder.enter and .leave, which only pushed and popped a stack entry for each (27,755
- * such calls on crab_1d, ~5 us each).  Generator code is left to Python: its frames can outlive the
- * call they started in. */
+ * filter's default): the matched calls below it record nothing, so the native engines skip them in C
+ * instead of calling Recorder.enter and .leave, which only pushed and popped a stack entry for each
+ * (27,755 such calls on crab_1d, ~5 us each).  Generator code is left to Python: its frames can
+ * outlive the call they started in. */
 #define QUIET_THREADS 8
 typedef struct {
     uint64_t thread;  /* PyThreadState_GetID() of the thread (ids are never reused); 0: free slot */
     PyObject *frame;  /* the non-nesting activity's frame (strong reference) */
-    Py_ssize_t depth; /* matched frames started below it and skipped, not returned yet */
+    Py_ssize_t depth; /* matched frames started below it and skipped, not returned yet (monitoring) */
 } Quiet;
 
 typedef struct {
-    PyObject_HEAD
-    Decisions d;
-    PyObject *enter;    /* recorder.enter(plan, frame) -> True when nested matched calls record nothing */
-    PyObject *leave;    /* recorder.leave(frame, value, error) */
-    PyObject *suspend;  /* recorder.suspend(frame) */
-    PyObject *resume;   /* recorder.resume(frame) */
-    PyObject *disable;  /* sys.monitoring.DISABLE */
-    int quiet_count;    /* slots of quiet in use */
-    Quiet quiet[QUIET_THREADS];
-} Monitor;
+    int count; /* slots in use */
+    Quiet slots[QUIET_THREADS];
+} QuietThreads;
+
+static int
+quiet_traverse(QuietThreads *quiet, visitproc visit, void *arg)
+{
+    for (int i = 0; i < QUIET_THREADS; i++) {
+        Py_VISIT(quiet->slots[i].frame);
+    }
+    return 0;
+}
+
+static void
+quiet_clear(QuietThreads *quiet)
+{
+    for (int i = 0; i < QUIET_THREADS; i++) {
+        quiet->slots[i].thread = 0;
+        Py_CLEAR(quiet->slots[i].frame);
+    }
+    quiet->count = 0;
+}
 
 #ifdef AUTOPROV_KNOWN_PYTHON
 #define CODE_GENERATOR_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
 
-/* This thread's quiet slot, or NULL.  Cost: a thread-id read and a scan of the slots in use. */
-static inline Quiet *
-quiet_slot(Monitor *self, uint64_t thread)
+static inline uint64_t
+this_thread(void)
 {
-    for (int i = 0, seen = 0; seen < self->quiet_count && i < QUIET_THREADS; i++) {
-        if (self->quiet[i].thread != 0) {
-            if (self->quiet[i].thread == thread) {
-                return &self->quiet[i];
+    return PyThreadState_GetID(PyThreadState_Get());
+}
+
+/* This thread's slot, or NULL.  Cost: nothing while no thread is quiet, else a scan of the slots. */
+static inline Quiet *
+quiet_slot(QuietThreads *quiet, uint64_t thread)
+{
+    for (int i = 0, seen = 0; seen < quiet->count && i < QUIET_THREADS; i++) {
+        if (quiet->slots[i].thread != 0) {
+            if (quiet->slots[i].thread == thread) {
+                return &quiet->slots[i];
             }
             seen++;
         }
@@ -1055,40 +1073,48 @@ quiet_slot(Monitor *self, uint64_t thread)
 }
 
 static void
-quiet_end(Monitor *self, Quiet *slot)
+quiet_end(QuietThreads *quiet, Quiet *slot)
 {
     slot->thread = 0;
     slot->depth = 0;
     Py_CLEAR(slot->frame);
-    self->quiet_count--;
+    quiet->count--;
 }
 
+/* Recorder.enter answered True for this frame (not generator code): this thread is quiet below it. */
 static void
-quiet_begin(Monitor *self, uint64_t thread, PyObject *frame)
+quiet_begin(QuietThreads *quiet, uint64_t thread, PyObject *frame)
 {
-    Quiet *slot = quiet_slot(self, thread);
+    Quiet *slot = quiet_slot(quiet, thread);
     if (slot != NULL) {
-        quiet_end(self, slot);
+        quiet_end(quiet, slot);
     }
     for (int i = 0; i < QUIET_THREADS; i++) {
-        if (self->quiet[i].thread == 0) { /* else: more threads than slots, Python skips them as before */
-            self->quiet[i].thread = thread;
-            self->quiet[i].frame = Py_NewRef(frame);
-            self->quiet[i].depth = 0;
-            self->quiet_count++;
+        if (quiet->slots[i].thread == 0) { /* else: more threads than slots, Python skips them as before */
+            quiet->slots[i].thread = thread;
+            quiet->slots[i].frame = Py_NewRef(frame);
+            quiet->slots[i].depth = 0;
+            quiet->count++;
             return;
         }
     }
 }
 
-/* 1 when a matched frame of this code, starting or ending now, belongs to a quiet call: skipped. */
 static inline int
-quiet_skips(Monitor *self, PyObject *code, PyObject *frame, int starting)
+is_generator_code(PyObject *code)
 {
-    if (self->quiet_count == 0 || (((PyCodeObject *)code)->co_flags & CODE_GENERATOR_FLAGS)) {
+    return (((PyCodeObject *)code)->co_flags & CODE_GENERATOR_FLAGS) != 0;
+}
+
+/* Monitoring: 1 when a matched frame of this code, starting or ending now, is below a quiet call
+ * of its thread: skipped.  Its end is told from the quiet call's own by the frame and the depth. */
+static inline int
+quiet_skips(QuietThreads *quiet, PyObject *code, PyObject *frame, int starting)
+{
+    if (quiet->count == 0 || is_generator_code(code)) {
         return 0;
     }
-    Quiet *slot = quiet_slot(self, PyThreadState_GetID(PyThreadState_Get()));
+    Quiet *slot = quiet_slot(quiet, this_thread());
     if (slot == NULL) {
         return 0;
     }
@@ -1100,10 +1126,21 @@ quiet_skips(Monitor *self, PyObject *code, PyObject *frame, int starting)
         slot->depth--;
         return 1;
     }
-    quiet_end(self, slot); /* the quiet call itself ends (or an end was missed): Python decides */
+    quiet_end(quiet, slot); /* the quiet call itself ends (or an end was missed): Python decides */
     return 0;
 }
 #endif
+
+typedef struct {
+    PyObject_HEAD
+    Decisions d;
+    PyObject *enter;    /* recorder.enter(plan, frame) -> True when nested matched calls record nothing */
+    PyObject *leave;    /* recorder.leave(frame, value, error) */
+    PyObject *suspend;  /* recorder.suspend(frame) */
+    PyObject *resume;   /* recorder.resume(frame) */
+    PyObject *disable;  /* sys.monitoring.DISABLE */
+    QuietThreads quiet; /* threads inside a call that records no nested activity */
+} Monitor;
 
 static PyTypeObject Monitor_Type;
 
@@ -1139,25 +1176,19 @@ Monitor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static int
 Monitor_traverse(Monitor *self, visitproc visit, void *arg)
 {
-    for (int i = 0; i < QUIET_THREADS; i++) {
-        Py_VISIT(self->quiet[i].frame);
-    }
     Py_VISIT(self->enter);
     Py_VISIT(self->leave);
     Py_VISIT(self->suspend);
     Py_VISIT(self->resume);
     Py_VISIT(self->disable);
-    return decisions_traverse(&self->d, visit, arg);
+    int failed = quiet_traverse(&self->quiet, visit, arg);
+    return failed ? failed : decisions_traverse(&self->d, visit, arg);
 }
 
 static int
 Monitor_clear_refs(Monitor *self)
 {
-    for (int i = 0; i < QUIET_THREADS; i++) {
-        self->quiet[i].thread = 0;
-        Py_CLEAR(self->quiet[i].frame);
-    }
-    self->quiet_count = 0;
+    quiet_clear(&self->quiet);
     Py_CLEAR(self->enter);
     Py_CLEAR(self->leave);
     Py_CLEAR(self->suspend);
@@ -1215,12 +1246,12 @@ monitor_on_start(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
         return Py_NewRef(self->disable);
     }
 #ifdef AUTOPROV_KNOWN_PYTHON
-    if (quiet_skips(self, args[0], (PyObject *)frame, 1)) {
+    if (quiet_skips(&self->quiet, args[0], (PyObject *)frame, 1)) {
         Py_RETURN_NONE;
     }
     PyObject *result = call2(self->enter, plan, (PyObject *)frame);
-    if (result == Py_True && !(((PyCodeObject *)args[0])->co_flags & CODE_GENERATOR_FLAGS)) {
-        quiet_begin(self, PyThreadState_GetID(PyThreadState_Get()), (PyObject *)frame);
+    if (result == Py_True && !is_generator_code(args[0])) {
+        quiet_begin(&self->quiet, this_thread(), (PyObject *)frame);
     }
     return monitor_done(self, result);
 #else
@@ -1237,7 +1268,7 @@ monitor_on_return(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
 #ifdef AUTOPROV_KNOWN_PYTHON
-    if (quiet_skips(self, args[0], (PyObject *)frame, 0)) {
+    if (quiet_skips(&self->quiet, args[0], (PyObject *)frame, 0)) {
         Py_RETURN_NONE;
     }
 #endif
@@ -1254,7 +1285,7 @@ monitor_on_unwind(Monitor *self, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
 #ifdef AUTOPROV_KNOWN_PYTHON
-    if (quiet_skips(self, args[0], (PyObject *)frame, 0)) {
+    if (quiet_skips(&self->quiet, args[0], (PyObject *)frame, 0)) {
         Py_RETURN_NONE;
     }
 #endif
