@@ -55,9 +55,9 @@ test-fallback: $(PY) $(NATIVE)
 # Python 3.13 (issue 21): what depends on the interpreter, lean for CI's time budget: the engines
 # (all three: 3.13 has sys.monitoring), both cores, the runner, the file record, the native core and
 # the invisibility tests, the log's restart after a fork (3.13 restarts it its own way: log/soon.py),
-# and one gammapy analysis recorded by every engine.
+# the quiet calls skipped in C, and one gammapy analysis recorded by every engine.
 PY313_TESTS := tests/test_engines.py tests/test_runner.py tests/test_files.py tests/test_file_operations.py \
-	tests/test_native.py tests/test_native_guard.py tests/test_invisible.py tests/test_gammapy_engines.py \
+	tests/test_native.py tests/test_native_guard.py tests/test_invisible.py tests/test_gammapy_engines.py tests/test_quiet_calls.py \
 	tests/test_reliability.py::test_the_log_is_written_again_after_a_fork
 test-py313: $(PY) $(NATIVE)
 	$(PY) -m pytest -q $(PY313_TESTS)
