@@ -20,6 +20,7 @@ from typing import Any
 import xxhash
 
 from ..redaction import REDACTED, is_secret, redact_items, redact_text
+from .untouched import untouched
 
 MAX_STRING = 300
 MAX_ITEMS = 20
@@ -51,7 +52,8 @@ def _safe_repr(value: Any) -> str:
     if not _trusted(value):
         return f"<{_type_name(value)}>"
     try:
-        return _short(repr(value))
+        with untouched(value):  # a SkyCoord's repr fills its frame's lazily made representation cache
+            return _short(repr(value))
     except Exception as error:  # a broken repr must not break the user's call
         return f"<{_type_name(value)}: repr failed ({type(error).__name__})>"
 
@@ -167,7 +169,15 @@ def _render_object(value: Any, depth: int) -> Any:
 
 
 def _render_gammapy_geometry(value: Any) -> Any:
-    """Energy/time axes and geometries: the binning a referee asks about, without the big repr."""
+    """Energy/time axes and geometries: the binning a referee asks about, without the big repr.
+
+    Their ``edges`` and the repr's sky direction are lazily cached attributes: read, then removed
+    (:mod:`.untouched`), so that the program's objects stay as it left them."""
+    with untouched(value):
+        return _read_gammapy_geometry(value)
+
+
+def _read_gammapy_geometry(value: Any) -> Any:
     if hasattr(value, "nbin") and hasattr(value, "edges"):
         edges = value.edges
         return {
@@ -248,13 +258,15 @@ def array_digest(array: Any) -> tuple:
 
 
 def quiet_state_digest(value: Any, paths: tuple[str, ...], lookup: Any) -> tuple:
-    """:func:`state_digest` with numpy's floating-point warnings silenced: reading a computed
-    attribute (a property) must never print a warning the program would not have printed."""
+    """:func:`state_digest` with numpy's floating-point warnings silenced and no lazily cached
+    attribute left behind (:mod:`.untouched`): reading a computed attribute (a property) must never
+    print a warning, nor keep a value, the program would not have."""
     numpy = sys.modules.get("numpy")
-    if numpy is None:
-        return state_digest(value, paths, lookup)
-    with numpy.errstate(all="ignore"):
-        return state_digest(value, paths, lookup)
+    with untouched(value):
+        if numpy is None:
+            return state_digest(value, paths, lookup)
+        with numpy.errstate(all="ignore"):
+            return state_digest(value, paths, lookup)
 
 
 def state_digest(value: Any, paths: tuple[str, ...], lookup: Any, depth: int = 0) -> tuple:
