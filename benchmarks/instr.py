@@ -72,30 +72,36 @@ def callgrind(command: list[str], out: Path, env: dict[str, str], cwd: Path) -> 
     return out
 
 
+# "1,234 (0.5%)  /path/to/file.c:function [object]" of callgrind_annotate
+SELF_LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S*?):([\w.']+)(?:\s|$)")
+
+
+def annotated(out: Path, inclusive: bool) -> list[str]:
+    """callgrind_annotate's lines for a callgrind file.  It runs in the file's own folder: where the
+    extension's relative source path resolves (the checkout it was built in) it lists each of its
+    functions twice, under two spellings of the path."""
+    return subprocess.run(["callgrind_annotate", "--auto=no", f"--inclusive={'yes' if inclusive else 'no'}",
+                           "--threshold=100", str(out.resolve())], capture_output=True, text=True, check=True,
+                          cwd=out.resolve().parent).stdout.splitlines()
+
+
 def totals(out: Path) -> tuple[int, dict[str, int]]:
     """(program total, inclusive instructions of each entry point found) of a callgrind file."""
-    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
-                          capture_output=True, text=True, check=True).stdout
-    total = int(re.search(r"^([\d,]+).*PROGRAM TOTALS", text, re.M).group(1).replace(",", ""))
+    lines = annotated(out, inclusive=True)
+    total = int(re.search(r"^([\d,]+).*PROGRAM TOTALS", "\n".join(lines), re.M).group(1).replace(",", ""))
     found: dict[str, int] = {}
-    for line in text.splitlines():
+    for line in lines:
         match = LINE.match(line)
         if match and match.group(2) in ENTRY_POINTS:
             found[match.group(2)] = found.get(match.group(2), 0) + int(match.group(1).replace(",", ""))
     return total, found
 
 
-# "1,234 (0.5%)  /path/to/file.c:function [object]" of callgrind_annotate --inclusive=no
-SELF_LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S*?):([\w.']+)(?:\s|$)")
-
-
 def self_costs(out: Path) -> dict[tuple[str, str], int]:
     """Self instructions of each (source file, function) of a callgrind file, clones and
     recursion levels folded into their function."""
-    text = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)],
-                          capture_output=True, text=True, check=True).stdout
     found: dict[tuple[str, str], int] = {}
-    for line in text.splitlines():
+    for line in annotated(out, inclusive=False):
         match = SELF_LINE.match(line)
         if match is None or "PROGRAM TOTALS" in line:
             continue
@@ -215,9 +221,8 @@ def per_event(options: argparse.Namespace) -> None:
     count = 200_000
     for mode in ("floor", "native"):
         out = callgrind([options.python, str(INSTR / "audit_events.py"), mode, str(count)], tmp / f"{mode}.out", env, tmp)
-        text = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)], capture_output=True,
-                              text=True).stdout
-        cost = sum(int(m.group(1).replace(",", "")) for m in map(LINE.match, text.splitlines()) if m and m.group(2) == "audit_hook")
+        cost = sum(int(m.group(1).replace(",", "")) for m in map(LINE.match, annotated(out, inclusive=False))
+                   if m and m.group(2) == "audit_hook")
         print(f"{mode:<7} audit_hook: {cost / count:.1f} instructions per event (its own cost over {count:,} id() calls; "
               f"the few other events of the run included)")
     shutil.rmtree(tmp, ignore_errors=True)
