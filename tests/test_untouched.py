@@ -79,3 +79,26 @@ def test_the_programs_deep_copies_are_unchanged(tmp_path: Path) -> None:
     assert plain.returncode == 0 and result.returncode == 0, result.stderr
     assert [e[3] for e in result.of_kind("act")] == ["steps.point_at"]
     assert result.stdout == plain.stdout
+
+
+class Picky(type):
+    """A metaclass whose classes cannot be hashed (``__eq__`` without ``__hash__``)."""
+
+    def __eq__(cls, other: object) -> bool:
+        raise AssertionError("autoprov compared a class of the program")
+
+
+class Odd(metaclass=Picky):
+    @cached_property
+    def made(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return f"Odd({self.made})"
+
+
+def test_objects_of_any_class_are_read_without_calling_the_program() -> None:
+    odd = Odd()
+    with untouched(odd):
+        assert repr(odd) == "Odd(1)"
+    assert vars(odd) == {}

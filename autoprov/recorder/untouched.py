@@ -22,8 +22,16 @@ MAX_DEPTH = 3  # a RegionGeom -> its MapAxes -> their list -> each MapAxis
 MAX_OBJECTS = 200  # a bound on the walk: datasets hold many objects, few of them lazily cached
 
 
-@lru_cache(maxsize=512)
 def cached_names(cls: type) -> frozenset[str]:
+    """:func:`_cached_names` of ``cls``, remembered for classes whose hash is ``type``'s own (a
+    metaclass's ``__hash__`` is the program's code, never called; such a class is looked into
+    each time)."""
+    if type(cls).__hash__ is type.__hash__:
+        return _remembered_names(cls)
+    return _cached_names(cls)
+
+
+def _cached_names(cls: type) -> frozenset[str]:
     """Attributes of ``cls`` that cache their value in the instance dict at first read: a
     ``functools.cached_property``, or a ``property`` subclass (astropy's ``lazyproperty``; a
     subclass that does not cache never adds the key, so it is never removed)."""
@@ -38,6 +46,9 @@ def cached_names(cls: type) -> frozenset[str]:
     return frozenset(found)
 
 
+_remembered_names = lru_cache(maxsize=512)(_cached_names)
+
+
 def _instance_dicts(obj: Any) -> list[tuple[dict, frozenset[str], frozenset[str]]]:
     """(instance dict, its keys now, the names its class caches) of ``obj`` and of what it holds."""
     found: list[tuple[dict, frozenset[str], frozenset[str]]] = []
@@ -46,7 +57,8 @@ def _instance_dicts(obj: Any) -> list[tuple[dict, frozenset[str], frozenset[str]
     while pending and visits < MAX_OBJECTS:
         value, depth = pending.pop()
         visits += 1
-        if type(value) in (list, tuple):
+        cls = type(value)
+        if cls is list or cls is tuple:  # identity tests: nothing of the program's classes is asked
             items = value
         else:
             try:
@@ -55,25 +67,32 @@ def _instance_dicts(obj: Any) -> list[tuple[dict, frozenset[str], frozenset[str]
                 continue
             if type(instance) is not dict:
                 continue
-            names = cached_names(type(value))
+            names = cached_names(cls)
             if names:
                 found.append((instance, frozenset(instance), names))
                 for name in names & instance.keys():  # a cache a lazy property made: its entries too
                     _cache_dicts(instance[name], found)
             items = list(instance.values())
         if depth < MAX_DEPTH:
-            pending.extend((item, depth + 1) for item in items if type(item) not in _LEAVES)
+            pending.extend((item, depth + 1) for item in items if not _leaf(type(item)))
     return found
 
 
-_LEAVES = frozenset({bool, int, float, complex, str, bytes, type(None)})
+_NONE = type(None)
+
+
+def _leaf(cls: type) -> bool:
+    """Values with nothing to cache (compared by identity: no class of the program is asked)."""
+    return cls is str or cls is int or cls is float or cls is bool or cls is _NONE or cls is bytes or cls is complex
+
+
 _EVERY_KEY = frozenset()  # marks a cache dict: any key added to it is removed
 
 
 def _cache_dicts(cache: Any, found: list, depth: int = 0) -> None:
     """A dict a lazy property made (astropy frames keep ``cache['representation'][...]``): its keys
     now, and those of the dicts it holds, so that entries a read adds are removed too."""
-    if not isinstance(cache, dict) or depth > 1:
+    if not issubclass(type(cache), dict) or depth > 1:  # not isinstance: it may ask the object its __class__
         return
     found.append((cache, frozenset(cache), _EVERY_KEY))
     for value in list(cache.values()):
@@ -86,7 +105,10 @@ class untouched:
     __slots__ = ("_before",)
 
     def __init__(self, obj: Any) -> None:
-        self._before = _instance_dicts(obj)
+        try:
+            self._before = _instance_dicts(obj)
+        except Exception:  # an object that cannot be looked into is read as before, never a fault
+            self._before = []
 
     def __enter__(self) -> untouched:
         return self
