@@ -44,7 +44,6 @@ static Py_ssize_t extra_index = -1;                  /* our co_extra slot, reque
  * decided again.  0 (no word yet) is neither. */
 static uintptr_t skip_word = 0, match_word = 0, capture_serial = 0;
 
-#define GENERATOR_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
 
 static inline uintptr_t
 code_word(PyCodeObject *code)
@@ -150,7 +149,7 @@ evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int thr
     if (self == NULL || !self->installed || tstate->tracing || tstate->interp != evalframe_interp) {
         return evalframe_next(tstate, frame, throwflag);
     }
-    if ((frame->f_code->co_flags & GENERATOR_FLAGS) && frame->owner != FRAME_OWNED_BY_GENERATOR) {
+    if ((frame->f_code->co_flags & CODE_GENERATOR_FLAGS) && frame->owner != FRAME_OWNED_BY_GENERATOR) {
         /* a generator function's call runs only RETURN_GENERATOR, which moves the frame into the new
          * generator (and must find no frame object on it): the code is decided, and the activity
          * begins, at the generator's first resume, as under the trace engines */
@@ -182,7 +181,7 @@ evalframe_first_sight(PyThreadState *tstate, _PyInterpreterFrame *frame, int thr
     if (plan == NULL || plan == Py_None || !self->installed) { /* installed: a stop() while Python decided */
         result = evalframe_next(tstate, frame, throwflag);
     }
-    else if (self->quiet.count && !(frame->f_code->co_flags & GENERATOR_FLAGS)
+    else if (self->quiet.count && !(frame->f_code->co_flags & CODE_GENERATOR_FLAGS)
              && quiet_slot(&self->quiet, PyThreadState_GetID(tstate)) != NULL) {
         result = evalframe_next(tstate, frame, throwflag); /* below a quiet call: nothing to record */
     }
@@ -220,7 +219,7 @@ evalframe_matched(EvalFrame *self, PyThreadState *tstate, _PyInterpreterFrame *f
     else {
         PyObject *answer = NULL;
         failed = deliver(self, tstate, self->enter, args, 2, &answer);
-        if (answer == Py_True && !(frame->f_code->co_flags & GENERATOR_FLAGS)) {
+        if (answer == Py_True && !(frame->f_code->co_flags & CODE_GENERATOR_FLAGS)) {
             quiet_begin(&self->quiet, PyThreadState_GetID(tstate), (PyObject *)frame_obj);
         }
         Py_XDECREF(answer);

@@ -1049,7 +1049,7 @@ quiet_clear(QuietThreads *quiet)
 }
 
 #ifdef AUTOPROV_KNOWN_PYTHON
-#define CODE_GENERATOR_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+#define CODE_GENERATOR_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) /* also _evalframe.c's */
 
 static inline uint64_t
 this_thread(void)
